@@ -1,0 +1,49 @@
+# Two entry points for a fresh machine (see README): `make demo` and `make test`.
+# Both create .venv, install once (a stamp file makes the second run install nothing), then work.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Exact pins for this kind of machine only; pyproject.toml declares ranges for everyone else.
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
+QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
+OUT ?= outputs/demo
+
+.PHONY: install demo test test-slow check-sync docs bench clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) $(TORCH_PINS) 2>&1 | $(QUIET_PIP)
+	$(PIP) -e '.[dev]' $(TORCH_PINS) 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -c "import torch, torchvision, fastai, nbdev; print('installed torch', torch.__version__, 'fastai', fastai.__version__, 'nbdev', nbdev.__version__)"
+	touch $@
+
+## The main job on the embedded default data (mock galaxies).
+demo: install
+	$(BIN)/galaxy-demo --out $(OUT)
+
+## Library in sync with notebooks, notebooks clean, then every notebook and tests/ under pytest.
+test: install check-sync
+	$(BIN)/python -m pytest -q
+
+## Notebooks are the source: exporting and cleaning must change nothing.
+check-sync: install
+	@tmp=$$(mktemp -d); cp -r galaxy_fastai nbs $$tmp/; \
+	$(BIN)/nbdev-export; $(BIN)/nbdev-clean; \
+	if ! diff -rq -x __pycache__ $$tmp/galaxy_fastai galaxy_fastai; then \
+	  echo "FAIL: nbdev-export changed the library: edit the notebooks, re-export and commit"; exit 1; fi; \
+	if ! diff -rq -x .ipynb_checkpoints -x _outputs $$tmp/nbs nbs; then \
+	  echo "FAIL: nbdev-clean changed notebooks: run nbdev-clean and commit"; exit 1; fi; \
+	rm -rf $$tmp; echo "library and notebooks in sync and clean"
+
+## The same suite with the `slow` cells forced on (real-data checks and benchmarks).
+test-slow: install
+	GALAXY_FASTAI_FLAGS=slow $(BIN)/python -m pytest -q
+
+clean-venv:
+	rm -rf $(VENV)
