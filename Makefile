@@ -12,7 +12,7 @@ PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 OUT ?= outputs/demo
 
-.PHONY: install demo test test-slow check-sync docs bench clean-venv
+.PHONY: install demo test test-slow check-sync docs readme bench clean-venv
 
 install: $(STAMP)
 
@@ -44,6 +44,16 @@ check-sync: install
 ## The same suite with the `slow` cells forced on (real-data checks and benchmarks).
 test-slow: install
 	GALAXY_FASTAI_FLAGS=slow $(BIN)/python -m pytest -q
+
+## The docs site in _docs/: `nbdev-docs` where Quarto is on PATH; otherwise nbdev's own preprocessing,
+## then nbconvert (tools/build_docs.py), from the outputs saved in the notebooks. README.md follows nbs/index.ipynb.
+docs: install
+	if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev-docs; else $(BIN)/python tools/build_docs.py html; fi
+	$(BIN)/python tools/build_docs.py readme
+
+## README.md from nbs/index.ipynb (tests/test_docs.py fails when they are out of step).
+readme: install
+	$(BIN)/python tools/build_docs.py readme
 
 clean-venv:
 	rm -rf $(VENV)
