@@ -43,6 +43,7 @@ def _index_nb(tmp_path):
         new_code_cell('print(1+1)', outputs=[new_output('stream', name='stdout', text='2\n')]),
         new_code_cell('#| echo: false\nshow()', outputs=[new_output('display_data', data={'image/png': 'iVBO', 'text/plain': '<Figure>'})]),
         new_code_cell('secret = 1', metadata={'nbdev': {'include': 'false'}}),
+        new_code_cell('#| echo: false\nlinks()', outputs=[new_output('display_data', data={'text/markdown': '| [mock](01_mock.ipynb) |'})]),
         new_code_cell('#|export\ndef f(): pass'),
     ])
     path = tmp_path/'index.ipynb'
@@ -58,6 +59,7 @@ def test_readme_rules(tmp_path):
     assert '[the data](nbs/02_data.ipynb)' in text and '(https://x.org/a.ipynb)' in text
     assert '```python\nmake demo\n```' in text and '#| eval' not in text
     assert '```python\nprint(1+1)\n```\n\n```\n2\n```' in text
+    assert '| [mock](nbs/01_mock.ipynb) |' in text and 'links()' not in text
     for gone in ('from galaxy_fastai.selection', 'show()', '<Figure>', 'iVBO', 'secret', 'def f'): assert gone not in text
     readme = tmp_path/'README.md'
     assert not bd.write_readme(tmp_path/'index.ipynb', readme, check=True)  # absent: not in step

@@ -328,6 +328,10 @@ def _contents_page(docs, cfg, owner, repo, branch) -> dict:
 
 _re_readme_nb_link = re.compile(r'\]\((?![a-z][a-z0-9+.-]*:|/|nbs/)([^)\s]+\.ipynb(?:#[^)\s]*)?)\)')
 
+def readme_links(md: str) -> str:
+    "Relative links to notebooks, which sit in nbs/ while README.md sits at the root, pointed into nbs/."
+    return _re_readme_nb_link.sub(r'](nbs/\1)', md)
+
 def _text_outputs(cell) -> list[str]:
     "The text a reader of the README should see from a cell's outputs (no images, no errors)."
     parts = []
@@ -335,7 +339,7 @@ def _text_outputs(cell) -> list[str]:
         if o.get('output_type') == 'stream': txt = ''.join(o.get('text', ''))
         elif o.get('output_type') in ('execute_result', 'display_data'):
             data = o.get('data', {})
-            if 'text/markdown' in data: parts.append(''.join(data['text/markdown']).strip()); continue
+            if 'text/markdown' in data: parts.append(readme_links(''.join(data['text/markdown']).strip())); continue
             if any(k.startswith('image/') for k in data) or 'text/html' in data: continue
             txt = ''.join(data.get('text/plain', ''))
         else: continue
@@ -349,7 +353,7 @@ def readme_text(index_nb: Path | str) -> str:
     parts = [README_BANNER]
     for cell in nb.cells:
         if cell.cell_type == 'markdown':
-            if cell.source.strip(): parts.append(_re_readme_nb_link.sub(r'](nbs/\1)', cell.source.strip()))
+            if cell.source.strip(): parts.append(readme_links(cell.source.strip()))
         elif cell.cell_type == 'code':
             opts = cell_options(cell)
             if is_hidden(opts): continue
