@@ -68,8 +68,8 @@ def scaled(schedule:Schedule, max_iters:int, **changes) -> Schedule:
 CONFIGS = dict(
     paper=PAPER_SCHEDULE,
     authors_code=AUTHORS_CODE_SCHEDULE,
-    cpu=scaled(PAPER_SCHEDULE, 3_000, bs=32),
-    demo=scaled(PAPER_SCHEDULE, 240, bs=32),
+    cpu=scaled(PAPER_SCHEDULE, 2_000, bs=32),
+    demo=scaled(PAPER_SCHEDULE, 150, bs=32, lr=0.01),
     tiny=scaled(PAPER_SCHEDULE, 24, bs=8),
 )
 
@@ -333,7 +333,7 @@ def fit_schedule(learn:Learner, schedule:Schedule|None=None, ckpt_dir=None, ever
     ckpt_cb = Checkpointer(ckpt, every, schedule.max_iters, schedule, extra=extra) if ckpt is not None else None
     if ckpt_cb: run_cbs.append(ckpt_cb)
     if st is not None: run_cbs.append(ResumeFrom(st))
-    learn.interrupted = False
+    learn.interrupted, learn.start_iteration = False, start
     if start >= schedule.max_iters:
         print(f'already trained for {start} >= max_iters={schedule.max_iters} iterations'); learn.iteration = start
         return learn
