@@ -123,23 +123,35 @@ def _stale(src: Path, dst: Path, deps=()) -> bool:
     t = dst.stat().st_mtime
     return any(p.exists() and p.stat().st_mtime > t for p in (src, *deps))
 
-def nbdev_preprocess(src: Path, cache: Path, force=False) -> Path:
+def _without_exec():
+    "nbdev's `FilterDefaults` less `exec_show_docs`: the fallback for a notebook whose cells nbdev cannot execute."
+    from nbdev.processors import FilterDefaults, exec_show_docs
+    class NoExec(FilterDefaults):
+        def base_procs(self): return [p for p in super().base_procs() if p is not exec_show_docs]
+    return NoExec
+
+def nbdev_preprocess(src: Path, cache: Path, force=False, execute=True) -> Path:
     "Run nbdev's docs processors (`FilterDefaults`) on `src`, as `nbdev-docs` does before Quarto; cached by mtime."
     from nbdev.processors import FilterDefaults
     from nbdev.serve_drv import exec_nb
     dst = Path(cache)/src.name
     deps = (ROOT/'pyproject.toml', ROOT/'galaxy_fastai'/'_modidx.py')
-    if force or _stale(src, dst, deps):
+    if force or not execute or _stale(src, dst, deps):
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_suffix('.tmp')
         old = os.environ.get('IN_TEST')
         os.environ['IN_TEST'] = '1'  # as nbdev.serve_drv.main does
-        try: exec_nb(src, tmp, FilterDefaults)
+        try: exec_nb(src, tmp, FilterDefaults if execute else _without_exec())
         finally:
             if old is None: os.environ.pop('IN_TEST', None)
             else: os.environ['IN_TEST'] = old
         tmp.replace(dst)
+        if not execute: os.utime(dst, (0, 0))  # a fallback is never a valid cache entry
     return dst
+
+FALLBACK_NOTE = ('> **Docs build note:** nbdev could not execute this notebook\'s code for its API documentation '
+                 '(`{error}`), so the signatures of its exported functions are missing from this page. '
+                 'The usual cause is a cell that mixes imports with other code (see the nbdev FAQ).')
 
 def frontmatter(nb) -> dict:
     "Pop the YAML frontmatter raw cell that nbdev's FrontmatterProc inserts; return it as a dict."
@@ -269,7 +281,7 @@ def _title_from(nb_path: Path, fm: dict) -> str:
 
 def build_site(out: Path | str | None = None, nbs_path: Path | None = None, cache: Path | None = None,
                force=False, verbose=True) -> tuple[list[Path], dict]:
-    "Render every notebook of `nbs_path` into `out`; return (pages written, {notebook: error})."
+    "Render every notebook of `nbs_path` into `out`; return (pages written, {notebook: error of nbdev's show_doc execution})."
     import nbformat
     from nbdev.config import get_config
     cfg = get_config(ROOT)
@@ -283,15 +295,17 @@ def build_site(out: Path | str | None = None, nbs_path: Path | None = None, cach
 
     docs, errors = [], {}
     for src in site_notebooks(nbs_path):
-        try:
-            proc = nbdev_preprocess(src, cache, force=force)
-            nb = nbformat.read(proc, as_version=4)
-            fm = frontmatter(nb)
-            quarto_cells(nb, doc_url)
-        except Exception as e:  # a half-finished notebook must not hide the others' pages
-            errors[src.name] = f'{type(e).__name__}: {e}'
-            if verbose: print(f'FAILED {src.name}: nbdev preprocessing raised\n{traceback.format_exc()}', file=sys.stderr)
-            continue
+        try: proc, note = nbdev_preprocess(src, cache, force=force), None
+        except Exception as e:  # a half-finished notebook must not hide its page: render it without show_doc output
+            lines = [l for l in str(e).splitlines() if l.strip()] or [type(e).__name__]
+            errors[src.name] = lines[0] + (f' {lines[-1]}' if len(lines) > 1 else '')   # nbdev: "... in cell N :" + the error
+            if verbose: print(f'FAILED {src.name}: nbdev could not execute it for show_doc\n{traceback.format_exc()}', file=sys.stderr)
+            try: proc, note = nbdev_preprocess(src, cache, execute=False), FALLBACK_NOTE.format(error=errors[src.name][:300])
+            except Exception: continue
+        nb = nbformat.read(proc, as_version=4)
+        fm = frontmatter(nb)
+        if note: nb.cells.insert(0, nbformat.v4.new_markdown_cell(note))
+        quarto_cells(nb, doc_url)
         docs.append(dict(nb=src.name, page=fm.get('output-file') or page_name(src), title=_title_from(src, fm),
                          description=fm.get('description', ''), colab=colab_url(src.name, ROOT, branch, nbs_path.name),
                          source=f'https://github.com/{owner}/{repo}/blob/{branch}/{nbs_path.name}/{src.name}', notebook=nb))
@@ -392,7 +406,7 @@ def main(argv=None) -> int:
     if a.mode == 'readme': return 0 if write_readme(check=a.check) else 1
     written, errors = build_site(a.out, force=a.force)
     print(f'{len(written)} pages written to {Path(written[0]).parent if written else a.out}')
-    for nb, e in errors.items(): print(f'NOT BUILT: {nb}: {e}', file=sys.stderr)
+    for nb, e in errors.items(): print(f'INCOMPLETE: {nb}: nbdev could not execute it for show_doc ({e}); page built without signatures', file=sys.stderr)
     return 1 if errors else 0
 
 if __name__ == '__main__': sys.exit(main())
