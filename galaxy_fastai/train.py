@@ -69,7 +69,7 @@ CONFIGS = dict(
     paper=PAPER_SCHEDULE,
     authors_code=AUTHORS_CODE_SCHEDULE,
     cpu=scaled(PAPER_SCHEDULE, 2_000, bs=32),
-    demo=scaled(PAPER_SCHEDULE, 150, bs=32, lr=0.01),
+    demo=scaled(PAPER_SCHEDULE, 100, bs=32),
     tiny=scaled(PAPER_SCHEDULE, 24, bs=8),
 )
 
