@@ -6,8 +6,8 @@ rules; one small notebook rendered through nbdev's preprocessing and nbconvert.
 Slow (the whole site in headless Chromium): runs when GALAXY_FASTAI_FLAGS contains `slow` (as
 `make test-slow` sets it) or `docs`. It builds the site into `_docs/`, opens every page in Debian's
 `chromium` (installed with apt-get when missing and possible, else the test skips saying why),
-checks each page loaded with its navigation and that no image is broken, and saves a full-page
-screenshot of each page to `screenshots/` (untracked).
+checks each page loaded with its navigation and that no image is broken, and saves full-page
+screenshots of each page to `screenshots/` (untracked; long pages in parts `page-1.png`, ...).
 """
 import html, importlib.util, json, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
@@ -194,6 +194,30 @@ def check_page(exe, page: Path) -> dict:
     return json.loads(html.unescape(m.group(1)))
 
 
+SHOT_HEIGHT = 8000   # px per screenshot: a taller window is not reliably captured, so long pages come in parts
+
+def screenshot_page(exe, page: Path, height: int) -> list:
+    "Full-page screenshots of `page` into SCREENSHOTS: one PNG, or `stem-1.png`, `stem-2.png`, ... of successive parts."
+    for old in SCREENSHOTS.glob(f'{page.stem}*.png'): old.unlink()
+    parts = max(1, -(-height // SHOT_HEIGHT))
+    if parts == 1:
+        shot = SCREENSHOTS/f'{page.stem}.png'
+        run_chromium(exe, f'--screenshot={shot}', f'--window-size=1280,{max(height, 600)}', page.as_uri())
+        return [shot]
+    shots = []
+    for k in range(parts):   # headless Chromium captures from the top, so part k shifts the page up instead of scrolling
+        probe = page.with_name(f'_shot_{page.name}')
+        shift = f'<style>body.jp-Notebook {{ margin-top: -{k * SHOT_HEIGHT}px !important; }}</style>'
+        probe.write_text(page.read_text(encoding='utf-8').replace('</head>', shift + '</head>'), encoding='utf-8')
+        shot = SCREENSHOTS/f'{page.stem}-{k + 1}.png'
+        try: run_chromium(exe, f'--screenshot={shot}', f'--window-size=1280,{SHOT_HEIGHT}', probe.as_uri())
+        finally: probe.unlink()
+        shots.append(shot)
+    missing = [s.name for s in shots if not s.exists()]
+    assert not missing, f'{page.name}: screenshots not written: {missing}'
+    return shots
+
+
 def _image_outputs(nb_path: Path) -> int:
     nb = nbformat.read(nb_path, as_version=4)
     return sum(any(k.startswith('image/') for k in o.get('data', {}))
@@ -217,9 +241,6 @@ def test_site_in_browser():
         if page.name in sources:
             n_fig = _image_outputs(sources[page.name])
             assert seen['images'] >= n_fig, f'{page.name}: {seen["images"]} images shown, notebook has {n_fig} figures'
-        shot = SCREENSHOTS/(page.stem + '.png')
-        shot.unlink(missing_ok=True)
-        height = min(max(int(seen['height']), 600), 16000)
-        run_chromium(exe, f'--screenshot={shot}', f'--window-size=1280,{height}', page.as_uri())
-        assert shot.exists() and shot.stat().st_size > 10_000, f'{page.name}: no screenshot written'
+        for shot in screenshot_page(exe, page, int(seen['height'])):
+            assert shot.stat().st_size > 10_000, f'{page.name}: empty screenshot {shot.name}'
     assert errors == {}, f'notebooks nbdev could not execute for show_doc (their pages lack signatures): {errors}'
