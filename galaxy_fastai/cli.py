@@ -277,6 +277,11 @@ def test_pipeline(q:int, info:dict|None=None) -> Pipeline:
     return pipe
 
 def _peak_rss_mb() -> float:
+    "Peak resident memory of this process in MB: Linux's `VmHWM`, else `ru_maxrss` (which a child keeps from the process it was forked from)."
+    try:
+        for line in open('/proc/self/status'):
+            if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
+    except OSError: pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 def predict_images(run, inputs, out='predictions.csv', qs=None, bs:int=64, workers:int=0, device=None, bars:bool|None=None) -> dict:
