@@ -7,7 +7,7 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/benchmark.html.md"""
 # %% ../nbs/09_benchmark.ipynb #1fff2cb1
 from __future__ import annotations
 
-import json, math, os, resource, shutil, subprocess, sys, time
+import json, math, os, re, shutil, subprocess, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,11 +20,13 @@ from sklearn.utils.class_weight import compute_class_weight
 from fastcore.script import call_parse, bool_arg
 from fastai.basics import Callback, CrossEntropyLossFlat, Learner, accuracy
 from fastai.callback.schedule import ParamScheduler, combined_cos
+from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import TensorImage
 from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage.dihedral`)
 
 from .selection import gz2_subset, make_split, read_manifest
-from .data import TEST_SCALES, AUTHORS_TEST_SCALE, galaxy_dls, labels_of, manifest_class_names, predict_multiscale
+from .data import (TEST_SCALES, AUTHORS_TEST_SCALE, PAPER_JITTER, AUTHORS_JITTER, SURVIVING_JITTER, galaxy_dls, labels_of,
+                                manifest_class_names, predict_multiscale)
 from .baselines import get_model
 from .train import (PAPER_SCHEDULE, Schedule, IterationBudget, scaled, schedule_learner, fit_schedule,
                                  seed_everything)
@@ -33,15 +35,16 @@ from .metrics import (evaluation_report, df_to_markdown, classification_report_d
 from .cli import WEIGHTS_FILE, write_run_info
 
 # %% auto #0
-__all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'PAPER_LRS', 'IMPROVED', 'RECIPES',
-           'VARIANTS', 'RESULT_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec', 'class_weights', 'OneCycleIters',
-           'DihedralTTA', 'ValidTimer', 'paper_recipe', 'improved_recipe', 'fit_improved', 'run_name', 'headline',
-           'load_probs', 'run_case', 'plan', 'results_table', 'collect_tables', 'predict_survey', 'best_run',
-           'run_benchmark', 'galaxy_benchmark']
+__all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
+           'PAPER_LRS', 'JITTERS', 'IMPROVED', 'IMPROVED_LRS', 'RECIPES', 'ABLATIONS', 'ABLATION_MODEL',
+           'ABLATION_IMAGES', 'VARIANTS', 'RESULT_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec',
+           'improved_config', 'class_weights', 'OneCycleIters', 'DihedralTTA', 'ValidTimer', 'paper_recipe',
+           'improved_recipe', 'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'plan', 'results_table',
+           'collect_tables', 'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
-"Mini-batch size of every benchmark run (the paper's 128 leaves too few steps in a CPU budget)."
+"Mini-batch size of the runs at budgets A and B (the paper's 128 leaves too few steps in a CPU budget)."
 
 PAPER_NET = 'galaxy_resnet'
 BASELINES = ('dieleman', 'simple_cnn')
@@ -53,13 +56,34 @@ PAPER_NET_IMAGES = 480
 MAIN_IMAGES = 3 * 69 * BENCH_BS
 "Budget B, in training images: 3 passes of the 69 full batches of 32 over the subset's 2,217 training galaxies (6,624)."
 
+LONG_BS = 64
+"Mini-batch size at budget C: twice B's, for more images/s on the CPU (still 34 steps a pass)."
+
+LONG_IMAGES = 1_344 * LONG_BS
+"Budget C, in training images: about 12 minutes of the 1/8-width paper network on this 2-core CPU (86,016 images, 39 passes)."
+
+LONG_MODELS = ('galaxy_resnet_k0.25_n1', 'dieleman')
+"The models trained at budget C with both recipes: the paper's architecture at CPU size, then Dieleman et al.'s network."
+
 PAPER_LRS = {'galaxy_resnet': 0.1, 'dieleman': 0.01, 'simple_cnn': 0.01}
 "Initial learning rate of the paper recipe: §4.5's 0.1 for the paper's network; 0.01 for the BatchNorm-free CNNs, which diverge at 0.1."
 
-IMPROVED = dict(lr_max=1e-3, pct_start=0.25, label_smoothing=0.1, class_weight_power=0.5, tta=True)
-"The improved recipe: Adam with a one-cycle schedule, label smoothing, square-root balanced class weights, dihedral TTA."
+JITTERS = dict(paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_JITTER, none=None)
+"Colour jitters of `02_data` by name: the paper recipe uses §4.2's ('paper')."
+
+IMPROVED = dict(lr_max=3e-3, pct_start=0.25, label_smoothing=0.1, class_weight_power=0.5, tta=True, jitter='surviving')
+"The improved recipe: Adam with a one-cycle schedule, label smoothing, square-root balanced class weights, jitter that whitening keeps, dihedral TTA."
+
+IMPROVED_LRS = {'dieleman': 1e-3, 'simple_cnn': 1e-3}
+"Peak learning rate of the improved recipe for the BatchNorm-free CNNs; the BatchNorm networks use `IMPROVED['lr_max']`."
 
 RECIPES = ('paper', 'improved')
+
+ABLATIONS = {'base': {}, 'lr1e-2': dict(lr_max=1e-2), 'cw1': dict(class_weight_power=1.), 'nojitter': dict(jitter='none')}
+"One-change variations of the improved recipe, each trained on `ABLATION_MODEL` for `ABLATION_IMAGES` ('base' changes nothing)."
+
+ABLATION_MODEL, ABLATION_IMAGES = 'galaxy_resnet_k0.25_n1', 624 * LONG_BS
+"The network and budget of the ablations: the shrunk paper network, 39,936 images (18 passes, about 6 minutes each here)."
 
 VARIANTS = {'galaxy_resnet_k0.25_n1': ('galaxy_resnet', dict(k=0.25, n=1))}
 "Named variants of registered models: the paper's network at 1/8 width (k = 0.25) and one unit per group (N = 1), 0.5M parameters."
@@ -67,6 +91,12 @@ VARIANTS = {'galaxy_resnet_k0.25_n1': ('galaxy_resnet', dict(k=0.25, n=1))}
 def model_spec(name:str) -> tuple:
     "(registered model name, constructor arguments) of a model or variant `name`."
     return VARIANTS.get(name, (name, {}))
+
+def improved_config(model:str, **changes) -> dict:
+    "The improved recipe's settings for `model`: `IMPROVED`, its peak rate from `IMPROVED_LRS` when listed, then `changes`."
+    cfg = {**IMPROVED, 'lr_max': IMPROVED_LRS.get(model_spec(model)[0], IMPROVED['lr_max']), **changes}
+    if cfg['jitter'] not in JITTERS: raise ValueError(f"jitter must be one of {list(JITTERS)}, not {cfg['jitter']!r}")
+    return cfg
 
 # %% ../nbs/09_benchmark.ipynb #ad28f258
 def class_weights(labels, n_classes:int=5, power:float=1.) -> torch.Tensor:
@@ -116,9 +146,10 @@ def paper_recipe(dls, model:str, iters:int, lr:float|None=None) -> Learner:
     sched = scaled(PAPER_SCHEDULE, iters, bs=dls.train.bs, lr=lr or PAPER_LRS.get(model_spec(model)[0], PAPER_SCHEDULE.lr))
     return schedule_learner(dls, _build(model, dls), sched)
 
-def improved_recipe(dls, model:str, iters:int, lr_max:float=IMPROVED['lr_max'], label_smoothing:float=IMPROVED['label_smoothing'],
+def improved_recipe(dls, model:str, iters:int, lr_max:float|None=None, label_smoothing:float=IMPROVED['label_smoothing'],
                     class_weight_power:float=IMPROVED['class_weight_power'], **kwargs) -> Learner:
     "fastai's defaults (Adam, decoupled weight decay) with class-weighted, label-smoothed cross-entropy; trained by `fit_improved`."
+    lr_max = lr_max or improved_config(model)['lr_max']
     labels = labels_of(dls, dls.train.dataset.items).numpy()
     w = class_weights(labels, len(dls.vocab), class_weight_power)
     learn = Learner(dls, _build(model, dls), metrics=accuracy,
@@ -127,17 +158,17 @@ def improved_recipe(dls, model:str, iters:int, lr_max:float=IMPROVED['lr_max'], 
     learn.class_weights = w
     return learn
 
-def fit_improved(learn:Learner, iters:int, lr_max:float=IMPROVED['lr_max'], pct_start:float=IMPROVED['pct_start'], cbs=None) -> Learner:
-    "Train `learn` for exactly `iters` steps with a one-cycle schedule peaking at `lr_max`."
-    n = len(learn.dls.train)
+def fit_improved(learn:Learner, iters:int, lr_max:float|None=None, pct_start:float=IMPROVED['pct_start'], cbs=None) -> Learner:
+    "Train `learn` for exactly `iters` steps with a one-cycle schedule peaking at `lr_max` (default: the rate `improved_recipe` chose)."
+    n, lr_max = len(learn.dls.train), lr_max or learn.schedule.lr
     learn.fit(math.ceil(iters / n), cbs=[OneCycleIters(lr_max, iters, pct_start), IterationBudget(iters)] + list(cbs or []))
     return learn
 
 # %% ../nbs/09_benchmark.ipynb #4ccb2e29
-def run_name(model:str, recipe:str, images:int) -> str:
-    "Folder name of one benchmark run, e.g. 'dieleman-improved-8832'."
+def run_name(model:str, recipe:str, images:int, tag:str='') -> str:
+    "Folder name of one benchmark run, e.g. 'dieleman-improved-8832', or 'dieleman-improved-8832-cw1' with a `tag`."
     if recipe not in RECIPES: raise ValueError(f'recipe must be one of {RECIPES}, not {recipe!r}')
-    return f'{model}-{recipe}-{images}'
+    return f'{model}-{recipe}-{images}' + (f'-{tag}' if tag else '')
 
 def headline(y, probs_by_q:dict, class_names) -> dict:
     "Accuracy (averaged over Q, and at each Q), macro-F1, per-class recall and macro AUC of one run's test predictions."
@@ -163,19 +194,22 @@ def load_probs(run_dir) -> tuple:
     return y, probs
 
 def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/benchmark', seed:int=0, bs:int=BENCH_BS,
-             qs=TEST_SCALES, force:bool=False, improved:dict|None=None) -> dict:
-    "Train `model` with `recipe` on `images` training images, evaluate at every Q; results in OUT/<run_name>; reuse them unless `force`."
-    rd = Path(out)/run_name(model, recipe, images)
+             qs=TEST_SCALES, force:bool=False, improved:dict|None=None, tag:str='') -> dict:
+    "Train `model` with `recipe` (`improved`: changes to `IMPROVED`) on `images` training images, evaluate at every Q; results in OUT/<run_name>, reused unless `force`."
+    if improved and recipe != 'improved': raise ValueError(f'changes {improved} are for the improved recipe, not {recipe!r}')
+    rd = Path(out)/run_name(model, recipe, images, tag)
     if (rd/RESULT_FILE).is_file() and not force:
         print(f'{rd.name}: results exist, skipped (force=True retrains)'); return json.loads((rd/RESULT_FILE).read_text())
     if rd.exists(): shutil.rmtree(rd)
     rd.mkdir(parents=True)
     iters = images // bs
     if iters < 1: raise ValueError(f'a budget of {images} images is less than one batch of {bs}')
-    cfg = {**IMPROVED, **(improved or {})}
-    dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False)
+    cfg = improved_config(model, **(improved or {}))
+    jitter = 'paper' if recipe == 'paper' else cfg['jitter']
+    dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[jitter])
     seed_everything(seed, dls)
     learn = paper_recipe(dls, model, iters) if recipe == 'paper' else improved_recipe(dls, model, iters, **cfg)
+    if not hasattr(learn, 'channels_last'): learn.add_cb(ChannelsLast())   # fp32 channels_last: ~1.2× faster convolutions on this CPU
     timer, load0 = ValidTimer(), os.getloadavg()[0]
     print(f'{rd.name}: {iters} steps of {bs} ({iters * bs} images) on {len(dls.train.dataset)} training galaxies, load {load0:.1f}', flush=True)
     t0 = time.perf_counter()
@@ -196,7 +230,7 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
     probs = {k: v.numpy() for k, v in probs.items()}
     evaluation_report(y, probs, names, out_dir=rd/'eval', model=model_spec(model)[0])
     res = dict(run=rd.name, model=model, recipe=recipe, images=iters * bs, iterations=iters, bs=bs, seed=seed,
-               epochs=round(iters * bs / len(dls.train.dataset), 2), lr=learn.schedule.lr, tta=tta,
+               epochs=round(iters * bs / len(dls.train.dataset), 2), lr=learn.schedule.lr, tta=tta, jitter=jitter, tag=tag, changes=improved or {},
                train_s=round(train_s, 1), train_img_s=round(iters * bs / train_s, 2),
                eval_s=round(eval_s, 1), eval_img_s=round(len(y) * len(qs) / eval_s, 2), n_test=len(y), qs=list(qs),
                load_start=round(load0, 2), load_end=round(os.getloadavg()[0], 2), threads=torch.get_num_threads(),
@@ -211,19 +245,24 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
 
 # %% ../nbs/09_benchmark.ipynb #6c1e0809
 def plan(paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES, baselines=BASELINES, paper_net:str|None=PAPER_NET,
-         variants=()) -> list:
-    "The runs as (model, recipe, images): baselines at budget B, both recipes; at budget A, baselines then the paper's network; then `variants` at B."
-    cases = [(m, r, main_images) for m in baselines for r in RECIPES]
-    cases += [(m, r, paper_net_images) for m in baselines for r in RECIPES]
-    cases += [(paper_net, 'paper', paper_net_images)] if paper_net else []
-    cases += [(v, r, main_images) for v in variants for r in RECIPES]
-    return list(dict.fromkeys(cases))   # budgets A = B would list a run twice
+         variants=(), long_images:int=0, long_models=LONG_MODELS, bs:int=BENCH_BS, long_bs:int=LONG_BS) -> list:
+    "The runs as (model, recipe, images, bs): baselines at B, both recipes; at A, baselines then the paper's network; `variants` at B; `long_models` at C."
+    cases = [(m, r, main_images, bs) for m in baselines for r in RECIPES]
+    cases += [(m, r, paper_net_images, bs) for m in baselines for r in RECIPES]
+    cases += [(paper_net, 'paper', paper_net_images, bs)] if paper_net else []
+    cases += [(v, r, main_images, bs) for v in variants for r in RECIPES]
+    cases += [(m, r, long_images, long_bs) for m in long_models for r in RECIPES] if long_images else []
+    runs = {}
+    for c in cases:   # equal budgets would list a run twice: keep the first
+        if runs.setdefault(run_name(*c[:3]), c) != c: raise ValueError(f'{run_name(*c[:3])} is planned with batch sizes {runs[run_name(*c[:3])][3]} and {c[3]}')
+    return list(runs.values())
 
 def results_table(results) -> pd.DataFrame:
     "One row per run (dicts from `run_case`): budget, wall time, images/s, accuracy, macro-F1, per-class recall, AUC."
     df = pd.DataFrame(list(results)).set_index('run')
     recall = [c for c in df.columns if c.startswith('recall_')]
-    cols = ['model', 'recipe', 'images', 'epochs', 'train_s', 'train_img_s', 'eval_img_s', 'accuracy', 'macro_f1', *recall, 'auc', 'load_start']
+    cols = ['model', 'recipe', 'images', 'bs', 'epochs', 'train_s', 'train_img_s', 'eval_img_s', 'accuracy', 'macro_f1', *recall, 'auc',
+            'threads', 'load_start']
     return df[cols]
 
 def collect_tables(out, results, name:str) -> pd.DataFrame:
@@ -233,6 +272,11 @@ def collect_tables(out, results, name:str) -> pd.DataFrame:
 
 # %% ../nbs/09_benchmark.ipynb #de61b09c
 SURVEY_FOLDER, WEAK_LABELS = 'survey_sample', 'survey_sample_weak_labels.csv'
+
+def _child_peak_rss(log:str) -> int|None:
+    "The peak RSS (MB) that `galaxy-predict` printed: its own, unlike `RUSAGE_CHILDREN`, which counts this process's pre-fork peak."
+    m = re.findall(r'peak RSS (\d+) MB', log)
+    return int(m[-1]) if m else None
 
 def predict_survey(run_dir, root, out, bs:int=64, qs=(AUTHORS_TEST_SCALE,)) -> dict:
     "Run `galaxy-predict` on the survey sample in a child process: images/s, its peak memory, and class shares by weak label."
@@ -251,7 +295,7 @@ def predict_survey(run_dir, root, out, bs:int=64, qs=(AUTHORS_TEST_SCALE,)) -> d
     if proc.returncode: raise RuntimeError(f'galaxy-predict failed ({proc.returncode}):\n{proc.stderr[-2000:]}')
     pred = pd.read_csv(csv)
     res = dict(n_images=len(pred), n_unreadable=int(pred.error.notna().sum()), wall_s=round(wall, 1),
-               images_per_s=round(len(pred) / wall, 1), peak_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+               images_per_s=round(len(pred) / wall, 1), peak_rss_mb=_child_peak_rss(proc.stdout),
                qs=list(qs), bs=bs, load_start=round(load0, 2), run=Path(run_dir).name, log=proc.stdout.strip().splitlines()[-1:])
     weak = Path(root)/WEAK_LABELS
     if weak.is_file():
@@ -274,8 +318,12 @@ def best_run(results, recipe:str='improved', images:int|None=None) -> dict:
 
 def run_benchmark(out='outputs/benchmark', data=None, paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES,
                   baselines=BASELINES, paper_net:str|None=PAPER_NET, bs:int=BENCH_BS, seed:int=0, force:bool=False,
-                  predict:bool=True, threads:int|None=1, qs=TEST_SCALES, variants=tuple(VARIANTS)) -> dict|None:
-    "The whole benchmark: split, every run of `plan`, a results table, and `galaxy-predict` over the survey sample; None without data."
+                  predict:bool=True, threads:int|None=None, qs=TEST_SCALES, variants=tuple(VARIANTS), long_images:int=LONG_IMAGES,
+                  long_models=LONG_MODELS, long_bs:int=LONG_BS, ablations=tuple(ABLATIONS), ablation_model:str=ABLATION_MODEL,
+                  ablation_images:int=ABLATION_IMAGES) -> dict|None:
+    "The whole benchmark: split, every run of `plan`, the `ablations`, a results table, and `galaxy-predict` over the survey sample; None without data."
+    unknown = [a for a in ablations if a not in ABLATIONS]
+    if unknown: raise ValueError(f'unknown ablations {unknown}: use names of ABLATIONS, {list(ABLATIONS)}')
     root = Path(data) if data else gz2_subset()
     if root is None:
         print('The shared gz2-kaggle-subset was not found (set GZ2_SUBSET or pass data): benchmark skipped.'); return None
@@ -284,8 +332,10 @@ def run_benchmark(out='outputs/benchmark', data=None, paper_net_images:int=PAPER
     t0 = time.perf_counter()
     manifest = out/'split.csv'
     if not manifest.is_file() or force: make_split(root, manifest)
-    results = [run_case(root, manifest, m, r, n, out, seed, bs, qs, force)
-               for m, r, n in plan(paper_net_images, main_images, baselines, paper_net, variants)]
+    results = [run_case(root, manifest, m, r, n, out, seed, b, qs, force)
+               for m, r, n, b in plan(paper_net_images, main_images, baselines, paper_net, variants, long_images, long_models, bs, long_bs)]
+    results += [run_case(root, manifest, ablation_model, 'improved', ablation_images, out, seed, long_bs, qs, force, ABLATIONS[a], a)
+                for a in ablations]
     table = results_table(results)
     table.to_csv(out/'results.csv'); (out/'results.md').write_text(df_to_markdown(table))
     res = dict(root=root, manifest=manifest, results=results, table=table)
@@ -306,13 +356,21 @@ def galaxy_benchmark(
     main_images:int=MAIN_IMAGES,          # Budget B: training images for the baselines, paper and improved recipes
     baselines:str=','.join(BASELINES),    # Baseline models, comma separated (galaxy_fastai.baselines.MODELS)
     paper_net:bool_arg=True,              # Train the paper's network at budget A (slow: about 1 image/s here)
-    bs:int=BENCH_BS,                      # Mini-batch size of every run
+    bs:int=BENCH_BS,                      # Mini-batch size at budgets A and B
+    long_images:int=LONG_IMAGES,          # Budget C: training images for the long runs (0 skips them)
+    long_models:str=','.join(LONG_MODELS),  # Models (or variants) trained at budget C with both recipes
+    long_bs:int=LONG_BS,                  # Mini-batch size at budget C (and of the ablations)
+    ablations:str=','.join(ABLATIONS),    # One-change variations of the improved recipe (benchmark.ABLATIONS; empty: none)
+    ablation_model:str=ABLATION_MODEL,    # Model (or variant) of the ablations
+    ablation_images:int=ABLATION_IMAGES,  # Training images of each ablation
     seed:int=0,                           # Seed of every run
     force:bool_arg=False,                 # Retrain runs whose results exist
     predict:bool_arg=True,                # Run galaxy-predict over the survey sample with the best improved run
-    threads:int=1,                        # torch CPU threads (1 is fastest on the busy 2-core machine)
+    threads:int=0,                        # torch CPU threads (0: torch's default, one per core; 1 on a machine shared with other jobs)
     variants:str=','.join(VARIANTS),      # Model variants (benchmark.VARIANTS) trained at budget B with both recipes
 ):
     "Train and evaluate the paper's network and baselines with the paper's and an improved recipe under fixed image budgets."
     run_benchmark(out, data, paper_net_images, main_images, [b for b in baselines.split(',') if b],
-                  PAPER_NET if paper_net else None, bs, seed, force, predict, threads, variants=[v for v in variants.split(',') if v])
+                  PAPER_NET if paper_net else None, bs, seed, force, predict, threads or None, variants=[v for v in variants.split(',') if v],
+                  long_images=long_images, long_models=[m for m in long_models.split(',') if m], long_bs=long_bs,
+                  ablations=[a for a in ablations.split(',') if a], ablation_model=ablation_model, ablation_images=ablation_images)
