@@ -9,7 +9,7 @@ Slow (the whole site in headless Chromium): runs when GALAXY_FASTAI_FLAGS contai
 checks each page loaded with its navigation and that no image is broken, and saves full-page
 screenshots of each page to `screenshots/` (untracked; long pages in parts `page-1.png`, ...).
 """
-import html, importlib.util, json, os, re, shutil, subprocess, sys, tempfile
+import ast, html, importlib.util, json, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 import nbformat
@@ -88,6 +88,58 @@ def test_cell_options_and_pages():
     assert bd.page_name('07_vis.ipynb') == 'vis.html' and bd.page_name('index.ipynb') == 'index.html'
     assert bd.colab_url('07_vis.ipynb') == \
         'https://colab.research.google.com/github/galaxy-fastai/galaxy-fastai/blob/main/nbs/07_vis.ipynb'
+
+
+# ----------------------------------------------------------------------------- cells the docs step runs
+
+_DOC_RUN = {'export', 'exports', 'exporti', 'exec_doc'}
+
+
+def _imports_only(tree) -> bool:
+    "Every top-level statement is an import, or a `try` of imports (an optional import with its fallback)."
+    imports = (ast.Import, ast.ImportFrom)
+    return all(isinstance(n, imports) or isinstance(n, ast.Try) and all(isinstance(b, imports) for b in n.body)
+               for n in tree.body)
+
+
+def docs_step_hazards(nb_path: Path) -> list:
+    "Cells that nbdev's docs step would run although they are neither exported, `exec_doc`, nor imports only."
+    nb = nbformat.read(nb_path, as_version=4)
+    bad = []
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != 'code': continue
+        opts, code = bd.split_options(c.source)
+        if opts.keys() & _DOC_RUN or opts.get('eval') == 'false': continue
+        try: tree = ast.parse('\n'.join(l for l in code.splitlines() if not l.lstrip().startswith(('%', '!'))))
+        except SyntaxError: continue
+        if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree)) and not _imports_only(tree):
+            bad.append(f'{nb_path.name} cell {i} ({c.get("id", "?")}): {code.strip().splitlines()[0][:70]}')
+    return bad
+
+
+def test_docs_step_runs_only_imports(tmp_path):
+    "nbdev's docs step executes every cell containing an import, without the cells before it: such cells hold imports only."
+    assert docs_step_hazards(_hazard_nb(tmp_path)) == ['hazard.ipynb cell 2 (mixed): from x import y',
+                                                       'hazard.ipynb cell 3 (nested): if ready:']
+    bad = [h for p in sorted((ROOT/'nbs').glob('*.ipynb')) for h in docs_step_hazards(p)]
+    assert bad == [], ('nbdev would run these cells while rendering docs, without the cells before them; move the '
+                       'imports into a cell of their own (or mark a cell meant to run there `#| exec_doc`):\n' + '\n'.join(bad))
+
+
+def _hazard_nb(tmp_path) -> Path:
+    "Two hazards (imports mixed with code, an import nested in code) among cells the check must accept."
+    nb = new_notebook(cells=[
+        new_code_cell('import os\ntry: import yaml\nexcept ImportError: yaml = None'),
+        new_code_cell('#| export\nimport os\nX = os.sep'),
+        new_code_cell('from x import y\nz = y(tmp)', id='mixed'),
+        new_code_cell('if ready:\n    import json\n    run(json)', id='nested'),
+        new_code_cell('#| exec_doc\nimport warnings; warnings.filterwarnings("ignore")'),
+        new_code_cell('#| eval: false\nimport nothing; nothing.run()'),
+        new_code_cell('%timeit f()\nx = 1'),
+    ])
+    path = tmp_path/'hazard.ipynb'
+    nbformat.write(nb, path)
+    return path
 
 
 def _sample_nbs(tmp_path):
