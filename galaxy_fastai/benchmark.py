@@ -60,7 +60,7 @@ LONG_BS = 64
 "Mini-batch size at budget C: twice B's, for more images/s on the CPU (still 34 steps a pass)."
 
 LONG_IMAGES = 1_344 * LONG_BS
-"Budget C, in training images: about 12 minutes of the 1/8-width paper network on this 2-core CPU (86,016 images, 39 passes)."
+"Budget C, in training images: about 10 minutes of the 1/8-width paper network on this 2-core CPU (86,016 images, 39 passes)."
 
 LONG_MODELS = ('galaxy_resnet_k0.25_n1', 'dieleman')
 "The models trained at budget C with both recipes: the paper's architecture at CPU size, then Dieleman et al.'s network."
@@ -236,7 +236,7 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
                load_start=round(load0, 2), load_end=round(os.getloadavg()[0], 2), threads=torch.get_num_threads(),
                class_names=names, **headline(y, probs, names))
     write_run_info(rd, dict(model=model_spec(model)[0], model_kwargs=model_spec(model)[1], class_names=names, schedule=asdict(learn.schedule), recipe=recipe,
-                            data=str(root), manifest=str(Path(manifest).resolve()), data_kwargs={}, seed=seed, status='done',
+                            data=str(root), manifest=str(Path(manifest).resolve()), data_kwargs=dict(jitter=JITTERS[jitter]), seed=seed, status='done',
                             iterations=iters, wall_s=res['train_s'], images_per_s=res['train_img_s'], torch=torch.__version__))
     (rd/RESULT_FILE).write_text(json.dumps(res, indent=1, default=float))
     print(f"{rd.name}: accuracy {res['accuracy']:.2f} %, macro-F1 {res['macro_f1']:.3f}, train {train_s:.0f} s "
