@@ -20,6 +20,7 @@ import torchvision
 from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.progress import ProgressCallback  # also gives Learner.no_bar
 from fastai.data.core import DataLoaders
+from fastai.layers import ConvLayer
 from fastai.learner import Learner
 from fastai.optimizer import SGD
 
@@ -28,10 +29,10 @@ from .resnet import (GalaxyResNet, PreActResNet, TABLE3_BOTTLENECK, TABLE3_OUT,
 
 # %% auto #0
 __all__ = ['DIELEMAN_CONVS', 'DIELEMAN_POOLED', 'DIELEMAN_DENSE', 'DIELEMAN_MAXOUT', 'DIELEMAN_P_DROP', 'DIELEMAN_DEPTH',
-           'INCEPTION_FIRST_STRIDE', 'RESNET50_DEPTHS', 'RESNET50_STRIDES', 'MODELS', 'PAPER_MODELS', 'plain_cnn_init',
-           'Maxout', 'dieleman_convs', 'dieleman', 'simple_cnn', 'alexnet', 'vgg16', 'vgg16_bn', 'inception_v3',
-           'imagenet_stem', 'preact_resnet50', 'get_model', 'model_sizes', 'StepTimer', 'synthetic_batches',
-           'learner_images_per_s', 'bare_images_per_s', 'model_table']
+           'INCEPTION_FIRST_STRIDE', 'RESNET50_DEPTHS', 'RESNET50_STRIDES', 'COMPACT_WIDTHS', 'COMPACT_P_DROP',
+           'MODELS', 'PAPER_MODELS', 'plain_cnn_init', 'Maxout', 'dieleman_convs', 'dieleman', 'simple_cnn', 'alexnet',
+           'vgg16', 'vgg16_bn', 'inception_v3', 'imagenet_stem', 'preact_resnet50', 'compact_cnn', 'get_model',
+           'model_sizes', 'StepTimer', 'synthetic_batches', 'learner_images_per_s', 'bare_images_per_s', 'model_table']
 
 # %% ../nbs/04_baselines.ipynb #43b144ef
 def plain_cnn_init(m:nn.Module):
@@ -121,6 +122,22 @@ def preact_resnet50(n_out:int=5, stem_bn:bool=False, down_at:str='first', p_drop
     return PreActResNet(imagenet_stem(bn=stem_bn), 64, TABLE3_BOTTLENECK, TABLE3_OUT, RESNET50_DEPTHS,
                         RESNET50_STRIDES[down_at], n_out=n_out, p_drop=p_drop, down_at=down_at)
 
+# %% ../nbs/04_baselines.ipynb #82ce0dda
+COMPACT_WIDTHS = (32, 64, 128, 256)
+"Channels of the compact CNN's four 3×3 conv-BN-ReLU stages, each followed by a 2×2 max-pool (64 → 4 pixels)."
+
+COMPACT_P_DROP = 0.25
+"Dropout in front of the compact CNN's linear layer."
+
+def compact_cnn(n_out:int=5, widths=COMPACT_WIDTHS, p_drop:float=COMPACT_P_DROP) -> nn.Sequential:
+    "A compact BatchNorm CNN for CPU budgets (not in the paper): per width a 3×3 `ConvLayer` and a 2×2 max-pool, then global average pool, dropout, linear."
+    layers, ni = [], 3
+    for i, nf in enumerate(widths, 1):
+        layers += [(f'conv{i}', ConvLayer(ni, nf, ks=3)), (f'pool{i}', nn.MaxPool2d(2))]
+        ni = nf
+    head = [('gap', nn.AdaptiveAvgPool2d(1)), ('flatten', nn.Flatten()), ('drop', nn.Dropout(p_drop)), ('fc', nn.Linear(ni, n_out))]
+    return nn.Sequential(OrderedDict(layers + head))
+
 # %% ../nbs/04_baselines.ipynb #c0a5fef9
 MODELS = {
     'galaxy_resnet': GalaxyResNet,
@@ -131,6 +148,7 @@ MODELS = {
     'inception_v3': inception_v3,
     'preact_resnet50': preact_resnet50,
     'simple_cnn': simple_cnn,
+    'compact_cnn': compact_cnn,
 }
 PAPER_MODELS = {'dieleman': 'Dieleman', 'alexnet': 'AlexNet', 'vgg16': 'VGG', 'inception_v3': 'Inception',
                 'preact_resnet50': 'ResNet-50', 'galaxy_resnet': 'Ours'}   # Table 6's rows, in order
