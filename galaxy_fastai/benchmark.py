@@ -1,4 +1,4 @@
-"""The paper's network, Dieleman's and the §5.3 CNN trained under equal image budgets on the shared Galaxy Zoo 2 subset on a 2-core CPU, evaluated at four test scales (Tables 4–7 beside the paper), then an improved recipe under the same budgets, one-change ablations of it, and prediction over a 6,250-image survey sample.
+"""The paper's network, Dieleman's, the §5.3 CNN and a compact CNN trained under equal image budgets on the shared Galaxy Zoo 2 subset on a 2-core CPU, evaluated at four test scales (Tables 4–7 beside the paper), then an improved recipe under the same budgets, one-change ablations of it, and prediction over a 6,250-image survey sample.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/benchmark.html.md"""
 
@@ -62,8 +62,8 @@ LONG_BS = 64
 LONG_IMAGES = 1_344 * LONG_BS
 "Budget C, in training images: about 10 minutes of the 1/8-width paper network on this 2-core CPU (86,016 images, 39 passes)."
 
-LONG_MODELS = ('galaxy_resnet_k0.25_n1', 'dieleman')
-"The models trained at budget C with both recipes: the paper's architecture at CPU size, then Dieleman et al.'s network."
+LONG_MODELS = ('galaxy_resnet_k0.25_n1', 'dieleman', 'compact_cnn')
+"The models trained at budget C with both recipes: the paper's architecture at CPU size, Dieleman et al.'s network, and `04_baselines`' compact CNN (not in the paper)."
 
 PAPER_LRS = {'galaxy_resnet': 0.1, 'dieleman': 0.01, 'simple_cnn': 0.01}
 "Initial learning rate of the paper recipe: §4.5's 0.1 for the paper's network; 0.01 for the BatchNorm-free CNNs, which diverge at 0.1."
