@@ -37,10 +37,11 @@ from .cli import WEIGHTS_FILE, write_run_info
 # %% auto #0
 __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
            'PAPER_LRS', 'JITTERS', 'IMPROVED', 'IMPROVED_LRS', 'RECIPES', 'ABLATIONS', 'ABLATION_MODEL',
-           'ABLATION_IMAGES', 'VARIANTS', 'RESULT_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec',
-           'improved_config', 'class_weights', 'OneCycleIters', 'DihedralTTA', 'ValidTimer', 'paper_recipe',
-           'improved_recipe', 'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'plan', 'results_table',
-           'collect_tables', 'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
+           'ABLATION_IMAGES', 'VARIANTS', 'RESULT_FILE', 'SPLIT_SEED', 'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER',
+           'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights', 'OneCycleIters', 'DihedralTTA',
+           'ValidTimer', 'paper_recipe', 'improved_recipe', 'fit_improved', 'run_name', 'headline', 'load_probs',
+           'run_case', 'plan', 'results_table', 'collect_tables', 'benchmark_split', 'predict_survey', 'best_run',
+           'run_benchmark', 'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -245,13 +246,15 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
 
 # %% ../nbs/09_benchmark.ipynb #6c1e0809
 def plan(paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES, baselines=BASELINES, paper_net:str|None=PAPER_NET,
-         variants=(), long_images:int=0, long_models=LONG_MODELS, bs:int=BENCH_BS, long_bs:int=LONG_BS) -> list:
-    "The runs as (model, recipe, images, bs): baselines at B, both recipes; at A, baselines then the paper's network; `variants` at B; `long_models` at C."
+         variants=(), long_images:int=0, long_models=LONG_MODELS, bs:int=BENCH_BS, long_bs:int=LONG_BS, long_recipes=RECIPES) -> list:
+    "The runs as (model, recipe, images, bs): baselines at B, both recipes; at A, baselines then the paper's network; `variants` at B; `long_models` at C with `long_recipes`."
+    bad = [r for r in long_recipes if r not in RECIPES]
+    if bad: raise ValueError(f'unknown recipes {bad}: use {list(RECIPES)}')
     cases = [(m, r, main_images, bs) for m in baselines for r in RECIPES]
     cases += [(m, r, paper_net_images, bs) for m in baselines for r in RECIPES]
     cases += [(paper_net, 'paper', paper_net_images, bs)] if paper_net else []
     cases += [(v, r, main_images, bs) for v in variants for r in RECIPES]
-    cases += [(m, r, long_images, long_bs) for m in long_models for r in RECIPES] if long_images else []
+    cases += [(m, r, long_images, long_bs) for m in long_models for r in long_recipes] if long_images else []
     runs = {}
     for c in cases:   # equal budgets would list a run twice: keep the first
         if runs.setdefault(run_name(*c[:3]), c) != c: raise ValueError(f'{run_name(*c[:3])} is planned with batch sizes {runs[run_name(*c[:3])][3]} and {c[3]}')
@@ -269,6 +272,27 @@ def collect_tables(out, results, name:str) -> pd.DataFrame:
     "Table `name` ('table6', 'table7', 'table4', …) of each run's evaluation, stacked with the run as first index level."
     dfs = {r['run']: pd.read_csv(Path(out)/r['run']/'eval'/f'{name}.csv', index_col=0) for r in results}
     return pd.concat(dfs, names=['run'])
+
+# %% ../nbs/09_benchmark.ipynb #f4ca5de0
+SPLIT_SEED = 42
+"Seed of the benchmark's 9:1 split: `selection.make_split`'s default, so the benchmark tests on the split the other notebooks use."
+
+SPLIT_FILE, SPLIT_SEED_FILE = 'split.csv', 'split_seed.json'
+
+def benchmark_split(root, out, seed:int=SPLIT_SEED, force:bool=False) -> Path:
+    "OUT/split.csv from `make_split(root, seed=seed)`, the seed recorded beside it; reused when it exists with the same seed."
+    out = Path(out); manifest, record = out/SPLIT_FILE, out/SPLIT_SEED_FILE
+    if manifest.is_file() and not force:
+        if not record.is_file():
+            raise FileNotFoundError(f'{manifest} has no {SPLIT_SEED_FILE} beside it, so the seed that made it is unknown: '
+                                    f'write {{"seed": N}} to {record}, or remake the split with force=True')
+        made = json.loads(record.read_text())['seed']
+        if made != seed: raise ValueError(f'{manifest} was made with split seed {made}, not {seed}: use another output folder')
+        return manifest
+    out.mkdir(parents=True, exist_ok=True)
+    make_split(root, manifest, seed=seed)
+    record.write_text(json.dumps(dict(seed=seed)))
+    return manifest
 
 # %% ../nbs/09_benchmark.ipynb #de61b09c
 SURVEY_FOLDER, WEAK_LABELS = 'survey_sample', 'survey_sample_weak_labels.csv'
@@ -320,7 +344,7 @@ def run_benchmark(out='outputs/benchmark', data=None, paper_net_images:int=PAPER
                   baselines=BASELINES, paper_net:str|None=PAPER_NET, bs:int=BENCH_BS, seed:int=0, force:bool=False,
                   predict:bool=True, threads:int|None=None, qs=TEST_SCALES, variants=tuple(VARIANTS), long_images:int=LONG_IMAGES,
                   long_models=LONG_MODELS, long_bs:int=LONG_BS, ablations=tuple(ABLATIONS), ablation_model:str=ABLATION_MODEL,
-                  ablation_images:int=ABLATION_IMAGES) -> dict|None:
+                  ablation_images:int=ABLATION_IMAGES, split_seed:int=SPLIT_SEED, long_recipes=RECIPES) -> dict|None:
     "The whole benchmark: split, every run of `plan`, the `ablations`, a results table, and `galaxy-predict` over the survey sample; None without data."
     unknown = [a for a in ablations if a not in ABLATIONS]
     if unknown: raise ValueError(f'unknown ablations {unknown}: use names of ABLATIONS, {list(ABLATIONS)}')
@@ -330,10 +354,9 @@ def run_benchmark(out='outputs/benchmark', data=None, paper_net_images:int=PAPER
     if threads: torch.set_num_threads(threads)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    manifest = out/'split.csv'
-    if not manifest.is_file() or force: make_split(root, manifest)
+    manifest = benchmark_split(root, out, split_seed, force)
     results = [run_case(root, manifest, m, r, n, out, seed, b, qs, force)
-               for m, r, n, b in plan(paper_net_images, main_images, baselines, paper_net, variants, long_images, long_models, bs, long_bs)]
+               for m, r, n, b in plan(paper_net_images, main_images, baselines, paper_net, variants, long_images, long_models, bs, long_bs, long_recipes)]
     results += [run_case(root, manifest, ablation_model, 'improved', ablation_images, out, seed, long_bs, qs, force, ABLATIONS[a], a)
                 for a in ablations]
     table = results_table(results)
@@ -368,9 +391,12 @@ def galaxy_benchmark(
     predict:bool_arg=True,                # Run galaxy-predict over the survey sample with the best improved run
     threads:int=0,                        # torch CPU threads (0: torch's default, one per core; 1 on a machine shared with other jobs)
     variants:str=','.join(VARIANTS),      # Model variants (benchmark.VARIANTS) trained at budget B with both recipes
+    split_seed:int=SPLIT_SEED,            # Seed of the 9:1 split (another seed needs another --out folder)
+    long_recipes:str=','.join(RECIPES),   # Recipes of the budget-C runs, comma separated
 ):
     "Train and evaluate the paper's network and baselines with the paper's and an improved recipe under fixed image budgets."
     run_benchmark(out, data, paper_net_images, main_images, [b for b in baselines.split(',') if b],
                   PAPER_NET if paper_net else None, bs, seed, force, predict, threads or None, variants=[v for v in variants.split(',') if v],
                   long_images=long_images, long_models=[m for m in long_models.split(',') if m], long_bs=long_bs,
-                  ablations=[a for a in ablations.split(',') if a], ablation_model=ablation_model, ablation_images=ablation_images)
+                  ablations=[a for a in ablations.split(',') if a], ablation_model=ablation_model, ablation_images=ablation_images,
+                  split_seed=split_seed, long_recipes=[r for r in long_recipes.split(',') if r])
