@@ -24,7 +24,7 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import TensorImage
 from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage.dihedral`)
 
-from .selection import gz2_subset, make_split, read_manifest
+from .selection import gz2_subset, make_split, read_manifest, SPLIT_SEED
 from .data import (TEST_SCALES, AUTHORS_TEST_SCALE, PAPER_JITTER, AUTHORS_JITTER, SURVIVING_JITTER, galaxy_dls, labels_of,
                                 manifest_class_names, predict_multiscale)
 from .baselines import get_model
@@ -37,7 +37,7 @@ from .cli import WEIGHTS_FILE, write_run_info
 # %% auto #0
 __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
            'PAPER_LRS', 'JITTERS', 'IMPROVED', 'IMPROVED_LRS', 'RECIPES', 'ABLATIONS', 'ABLATION_MODEL',
-           'ABLATION_IMAGES', 'VARIANTS', 'RESULT_FILE', 'SPLIT_SEED', 'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER',
+           'ABLATION_IMAGES', 'VARIANTS', 'RESULT_FILE', 'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER',
            'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights', 'OneCycleIters', 'DihedralTTA',
            'ValidTimer', 'paper_recipe', 'improved_recipe', 'fit_improved', 'run_name', 'headline', 'load_probs',
            'run_case', 'plan', 'results_table', 'collect_tables', 'benchmark_split', 'predict_survey', 'best_run',
@@ -274,9 +274,6 @@ def collect_tables(out, results, name:str) -> pd.DataFrame:
     return pd.concat(dfs, names=['run'])
 
 # %% ../nbs/09_benchmark.ipynb #f4ca5de0
-SPLIT_SEED = 42
-"Seed of the benchmark's 9:1 split: `selection.make_split`'s default, so the benchmark tests on the split the other notebooks use."
-
 SPLIT_FILE, SPLIT_SEED_FILE = 'split.csv', 'split_seed.json'
 
 def benchmark_split(root, out, seed:int=SPLIT_SEED, force:bool=False) -> Path:

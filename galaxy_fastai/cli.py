@@ -27,7 +27,7 @@ from fastprogress.fastprogress import IN_NOTEBOOK, progress_bar
 
 from .selection import (assign_classes, caption, plot_class_counts, plot_examples, read_manifest,
                                      read_solutions, solutions_csv, split_manifest, table1, table2, thresholds_for,
-                                     class_names_for, write_manifest, galaxy_data, make_split, image_path)
+                                     class_names_for, write_manifest, galaxy_data, make_split, image_path, SPLIT_SEED)
 from .train import CHECKPOINT_NAME, Schedule, get_config, seed_everything, schedule_learner, fit_schedule
 from .data import (AUTHORS_TEST_SCALE, CACHE_SIDE, CROP, RESIZE, RESIZERS, TEST_SCALES, centre_crop, galaxy_dls,
                                 manifest_class_names, paper_batch_tfms, per_image_standardize, predict_multiscale, read_centre,
@@ -43,7 +43,7 @@ __all__ = ['RUN_FILE', 'WEIGHTS_FILE', 'HISTORY_FILE', 'IMAGE_SUFFIXES', 'DEMO_M
            'export_run', 'galaxy_export', 'demo', 'galaxy_demo']
 
 # %% ../nbs/08_cli.ipynb #9033561a
-def selection_report(root, out, seed:int=42, thresholds:dict|None=None) -> dict:
+def selection_report(root, out, seed:int=SPLIT_SEED, thresholds:dict|None=None) -> dict:
     "Select, split and describe the galaxies of data root `root`; write manifest, tables and figures to `out`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     votes = read_solutions(solutions_csv(root))

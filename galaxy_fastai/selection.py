@@ -18,12 +18,12 @@ from sklearn.model_selection import train_test_split
 
 # %% auto #0
 __all__ = ['CLASS_NAMES', 'N_CLASSES', 'UNCLASSIFIED', 'FACE_ON_DISK', 'PAPER_THRESHOLDS', 'FACE_ON_DISK_THRESHOLDS',
-           'PAPER_COUNTS', 'PAPER_SPLIT_COUNTS', 'TEST_FRACTION', 'SOLUTION_FILES', 'IMAGES_FOLDER', 'SUBSET_NAME',
-           'QUESTION_PARENT', 'MANIFEST_COLUMNS', 'SPLITS', 'is_face_on_proxy', 'class_names_for', 'gz2_subset',
-           'galaxy_data', 'images_dir', 'image_path', 'solutions_csv', 'SelectionError', 'validate_solutions',
-           'read_solutions', 'conditional_fractions', 'class_masks', 'assign_classes', 'format_cuts', 'table1',
-           'caption', 'split_manifest', 'write_manifest', 'validate_manifest', 'read_manifest', 'table2', 'make_split',
-           'thresholds_for', 'plot_examples', 'plot_class_counts']
+           'PAPER_COUNTS', 'PAPER_SPLIT_COUNTS', 'TEST_FRACTION', 'SPLIT_SEED', 'SOLUTION_FILES', 'IMAGES_FOLDER',
+           'SUBSET_NAME', 'QUESTION_PARENT', 'MANIFEST_COLUMNS', 'SPLITS', 'is_face_on_proxy', 'class_names_for',
+           'gz2_subset', 'galaxy_data', 'images_dir', 'image_path', 'solutions_csv', 'SelectionError',
+           'validate_solutions', 'read_solutions', 'conditional_fractions', 'class_masks', 'assign_classes',
+           'format_cuts', 'table1', 'caption', 'split_manifest', 'write_manifest', 'validate_manifest', 'read_manifest',
+           'table2', 'make_split', 'thresholds_for', 'plot_examples', 'plot_class_counts']
 
 # %% ../nbs/00_selection.ipynb #71ff7885
 CLASS_NAMES = ('completely_round', 'in_between', 'cigar', 'edge_on', 'spiral')
@@ -52,6 +52,9 @@ PAPER_SPLIT_COUNTS = {'train': {0: 7591, 1: 7262, 2: 520, 3: 3513, 4: 7025},
 
 TEST_FRACTION = 0.1
 "The paper's 9:1 train:test ratio (§2)."
+
+SPLIT_SEED = 42
+"Default seed of the split: the paper gives none; every split this project makes by default uses this one."
 
 # %% ../nbs/00_selection.ipynb #7ca6e0bc
 def is_face_on_proxy(thresholds:dict) -> bool:
@@ -198,7 +201,7 @@ def caption(thresholds:dict) -> str:
 MANIFEST_COLUMNS = ['GalaxyID', 'label', 'class_name', 'split']
 SPLITS = ('train', 'test')
 
-def split_manifest(assigned:pd.DataFrame, test_frac:float=TEST_FRACTION, seed:int=42) -> pd.DataFrame:
+def split_manifest(assigned:pd.DataFrame, test_frac:float=TEST_FRACTION, seed:int=SPLIT_SEED) -> pd.DataFrame:
     "Stratified, seeded train/test split of the classified galaxies (label ≥ 0) as a manifest."
     sel = assigned[assigned['label'] >= 0].reset_index(drop=True)
     if len(sel) == 0: raise SelectionError('no galaxy passed any class cut: nothing to split')
@@ -244,7 +247,7 @@ def table2(manifest:pd.DataFrame, names=None) -> pd.DataFrame:
     t.columns = [f'{l} {n}' for l, n in zip(range(N_CLASSES), names)]
     return t.assign(Total=t.sum(axis=1))
 
-def make_split(root, out_csv, thresholds:dict|None=None, seed:int=42, conditional:bool=False) -> Path:
+def make_split(root, out_csv, thresholds:dict|None=None, seed:int=SPLIT_SEED, conditional:bool=False) -> Path:
     "Read the vote table of data root `root`, assign classes, split 9:1 and write the manifest to `out_csv`."
     df = read_solutions(solutions_csv(root))
     thresholds = thresholds or thresholds_for(df)
