@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from fastprogress.fastprogress import progress_bar
 from fastai.data.core import Pipeline, TfmdDL, TfmdLists
 from fastai.data.transforms import Category, IntToFloatTensor, ItemTransform, Transform
-from fastai.torch_core import TensorCategory, TensorImage
+from fastai.torch_core import TensorCategory, TensorImage, default_device
 from fastai.vision.augment import RandTransform
 
 from .selection import CLASS_NAMES, N_CLASSES, image_path, read_manifest, validate_manifest
@@ -35,9 +35,9 @@ __all__ = ['TRAIN_SCALE', 'TEST_SCALES', 'AUTHORS_TEST_SCALE', 'RESIZE', 'CROP',
            'BatchRandomCrop', 'BatchDihedral', 'adjust_brightness', 'adjust_contrast', 'rgb_to_hsv', 'hsv_to_rgb',
            'adjust_saturation_hue', 'adjust_gamma', 'channel_gain', 'ColorJitter', 'per_image_standardize', 'Whiten',
            'paper_batch_tfms', 'JpegSource', 'GalaxyItem', 'manifest_class_names', 'scan_images', 'one_torch_thread',
-           'OneThreadPipeline', 'GalaxyDL', 'galaxy_dls', 'preprocessing_steps', 'show_preprocessing', 'test_dl_at',
-           'labels_of', 'predict_multiscale', 'loader_speed', 'time_cache_build', 'bench_loading', 'speedups',
-           'data_step_ratio']
+           'OneThreadPipeline', 'GalaxyDL', 'default_pin_memory', 'galaxy_dls', 'preprocessing_steps',
+           'show_preprocessing', 'test_dl_at', 'labels_of', 'predict_multiscale', 'loader_speed', 'time_cache_build',
+           'bench_loading', 'speedups', 'data_step_ratio']
 
 # %% ../nbs/02_data.ipynb #0933e87e
 TRAIN_SCALE = (170, 240)
@@ -444,9 +444,13 @@ class GalaxyDL(TfmdDL):
         with one_torch_thread(): return super().create_batch(b)
 
 # %% ../nbs/02_data.ipynb #34bab7ec
+def default_pin_memory(device=None) -> bool:
+    "Whether loaders for `device` (default: fastai's `default_device()`) should pin host memory: on CUDA only."
+    return torch.device(device if device is not None else default_device()).type == 'cuda'
+
 def galaxy_dls(root, manifest, bs:int=128, source:str='cache', test_scale:int=AUTHORS_TEST_SCALE, train_scale=TRAIN_SCALE,
                resize:str='tf1', jitter:dict|None=PAPER_JITTER, on_error:str='raise', cache_home=None,
-               num_workers:int=0, device=None, progress:bool=True, **kwargs):
+               num_workers:int=0, device=None, pin_memory:bool|None=None, progress:bool=True, **kwargs):
     "DataLoaders of a split manifest's galaxies under data root `root`: train = split 'train', augmented; valid = split 'test' at Q = `test_scale`."
     man = validate_manifest(manifest.copy()) if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
     if on_error not in ('raise', 'skip'): raise ValueError(f'on_error must be "raise" or "skip", not {on_error!r}')
@@ -464,7 +468,8 @@ def galaxy_dls(root, manifest, bs:int=128, source:str='cache', test_scale:int=AU
     item = GalaxyItem(src, dict(zip(man.GalaxyID, man.label)), manifest_class_names(man))
     splits = [np.flatnonzero(man.split.to_numpy() == s).tolist() for s in ('train', 'test')]
     tls = TfmdLists(man.GalaxyID.astype(int).tolist(), [item], splits=splits)
-    dls = tls.dataloaders(bs=bs, num_workers=num_workers, device=device, dl_type=GalaxyDL,
+    if pin_memory is None: pin_memory = default_pin_memory(device)
+    dls = tls.dataloaders(bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory, dl_type=GalaxyDL,
                           after_batch=paper_batch_tfms(train_scale, test_scale, resize, jitter), **kwargs)
     dls.source, dls.skipped, dls.manifest = src, skipped, man
     return dls
