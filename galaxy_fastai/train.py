@@ -7,7 +7,7 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/train.html.md"""
 # %% ../nbs/05_train.ipynb #f46631ae
 from __future__ import annotations
 
-import dataclasses, itertools, json, math, os, random, signal, threading, time
+import contextlib, dataclasses, itertools, json, math, os, queue, random, signal, threading, time
 from bisect import bisect_right
 from dataclasses import dataclass, asdict, replace
 from functools import partial
@@ -28,7 +28,7 @@ __all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAM
            'nesterov_sgd', 'schedule_opt_func', 'IterationBudget', 'IterScheduler', 'seed_everything',
            'loader_rng_states', 'set_loader_rng_states', 'skip_batches', 'unskip_batches', 'save_checkpoint',
            'load_checkpoint', 'ResumeFrom', 'Checkpointer', 'default_device_fast', 'schedule_learner', 'fit_schedule',
-           'train_throughput']
+           'train_throughput', 'PrefetchBatches']
 
 # %% ../nbs/05_train.ipynb #674f4f43
 @dataclass(frozen=True)
@@ -342,8 +342,8 @@ def fit_schedule(learn:Learner, schedule:Schedule|None=None, ckpt_dir=None, ever
     return learn
 
 # %% ../nbs/05_train.ipynb #fad26b8e
-def train_throughput(learn:Learner, n_iters:int=20, warmup:int=5, schedule:Schedule|None=None) -> dict:
-    "Time `n_iters` training steps after `warmup` steps on `learn`'s loaders; images/s and the projected time of `schedule`."
+def train_throughput(learn:Learner, n_iters:int=20, warmup:int=5, schedule:Schedule|None=None, cbs=None) -> dict:
+    "Time `n_iters` training steps after `warmup` steps on `learn`'s loaders (with extra `cbs`); images/s and the projected time of `schedule`."
     schedule = schedule or getattr(learn, 'schedule', PAPER_SCHEDULE)
     sync = torch.cuda.synchronize if torch.cuda.is_available() else noop
     class _Timer(Callback):  # training time from the first timed step to the end, minus any validation pass
@@ -357,9 +357,54 @@ def train_throughput(learn:Learner, n_iters:int=20, warmup:int=5, schedule:Sched
     tm = _Timer()
     state = {k: v.clone() for k, v in learn.model.state_dict().items()}
     with learn.no_logging(), learn.no_bar():
-        fit_schedule(learn, replace(schedule, max_iters=warmup + n_iters, milestones=()), cbs=[tm])
+        fit_schedule(learn, replace(schedule, max_iters=warmup + n_iters, milestones=()), cbs=[tm] + list(cbs or []))
     learn.model.load_state_dict(state); learn.opt = None
     secs = tm.t1 - tm.t0 - tm.valid
     ips = n_iters * learn.dls.train.bs / secs
     return dict(images_per_s=ips, s_per_iter=secs / n_iters, bs=learn.dls.train.bs, device=str(learn.dls.device),
                 projected_h=schedule.max_iters * secs / n_iters / 3600, load=os.getloadavg()[0])
+
+# %% ../nbs/05_train.ipynb #25ea37e1
+class _Prefetched:
+    "Iterate `dl` in a background thread, `depth` batches ahead, on the same CUDA stream; re-raise its errors; stop it when abandoned."
+    def __init__(self, dl, depth:int): self.dl, self.depth = dl, depth
+    def __len__(self): return len(self.dl)
+    def __getattr__(self, k):
+        if k.startswith('__') or k in ('dl', 'depth'): raise AttributeError(k)
+        return getattr(self.dl, k)
+
+    def _produce(self, q, stop):
+        def put(x):
+            while not stop.is_set():
+                try: q.put(x, timeout=0.05); return True
+                except queue.Full: pass
+            return False
+        try:
+            for b in self.dl:
+                if not put(b): return
+        except BaseException as e: put(e); return
+        put(_PREFETCH_END)
+
+    def __iter__(self):
+        q, stop = queue.Queue(self.depth), threading.Event()
+        t = threading.Thread(target=self._produce, args=(q, stop), daemon=True, name='prefetch-batches')
+        t.start()
+        try:
+            while True:
+                item = q.get()
+                if item is _PREFETCH_END: return
+                if isinstance(item, BaseException): raise item
+                yield item
+        finally:
+            stop.set(); t.join()
+
+_PREFETCH_END = object()
+
+class PrefetchBatches(Callback):
+    "On a CUDA device (or anywhere, with `force`): build the training batches up to `depth` ahead in a background thread."
+    order = 60   # after `ResumeFrom` (55) has set up the loader for a resumed epoch
+    def __init__(self, depth:int=2, force:bool=False): self.depth, self.force = depth, force
+    def before_train(self):
+        dev = getattr(self.dls, 'device', None)
+        if self.force or (dev is not None and torch.device(dev).type == 'cuda'):
+            self.learn.dl = _Prefetched(self.learn.dl, self.depth)

@@ -14,7 +14,8 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `tfms`: the paper's batch transforms alone (S crop + TF1 resize, crop 64, dihedral, colour, whitening) on a GPU batch;
 - `loader W`: the training loader of `galaxy_dls` (decoded-once crops, batch transforms on the GPU) with W workers, no model;
 - `items W`: the same loader with no transfer and no transforms (what the workers deliver to the main process);
-- `learner W`: fastai's `Learner` from `schedule_learner`, timed by `train_throughput`: the real training loop;
+- `learner W`: fastai's `Learner` from `schedule_learner`, timed by `train_throughput`: the real training loop
+  (`Wf`: with `PrefetchBatches`, building batches ahead in a thread on a side stream);
 - `split W`: that loop with the GPU synchronised before and after each step: median wait for a batch vs median step;
 - `baselines`: the training step of every registered model (bf16, channels_last, batch 128), GPU-resident batch.
 
@@ -149,8 +150,9 @@ def stage_tfms(dev, n, warmup, n_mock, bs=PAPER_BS):
     return [row('tfms', bs / sec, bs=bs, note='batch transforms alone on a device batch of uint8 240×240 crops')]
 
 def worker_spec(spec:str) -> tuple:
-    "'8' → (8, None: `galaxy_dls`' default pinning); '8p' → (8, True: pinned); '8u' → (8, False: unpinned)."
-    return int(spec.rstrip('pu')), {'p': True, 'u': False}.get(spec[-1])
+    "'8' → (8 workers, pinning as `galaxy_dls`, no prefetch); suffixes: 'p' pinned, 'u' unpinned, 'f' `PrefetchBatches` (learner only)."
+    w = int(spec.rstrip('puf'))
+    return w, (True if 'p' in spec else False if 'u' in spec else None), 'f' in spec
 
 def time_loader(dl, n, warmup):
     "Seconds per batch of `dl` over up to `n` batches after `warmup` (within one epoch)."
@@ -167,7 +169,7 @@ def stage_loader(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
     from fastai.data.core import Pipeline
     out = []
     for spec in workers:
-        w, pin = worker_spec(spec)
+        w, pin, prefetch = worker_spec(spec)
         dl = tiled_dls(n_mock, bs, w, dev, pin).train
         out.append(row(f'loader {spec}w', bs / time_loader(dl, n, warmup), bs=bs, workers=w,
                        note='items + collate + transfer + batch transforms, no model'))
@@ -194,7 +196,7 @@ def stage_split(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
             sync(); self.prev = time.perf_counter(); self.steps.append(self.prev - self.t0)
     out = []
     for spec in workers:
-        w, pin = worker_spec(spec)
+        w, pin, prefetch = worker_spec(spec)
         torch.manual_seed(0)
         learn = schedule_learner(tiled_dls(n_mock, bs, w, dev, pin), GalaxyResNet(), PAPER_SCHEDULE)
         cb = Split()
@@ -208,14 +210,14 @@ def stage_split(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
 def stage_learner(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
     from fastai.callback.fp16 import MixedPrecision
     from galaxy_fastai.resnet import GalaxyResNet
-    from galaxy_fastai.train import PAPER_SCHEDULE, schedule_learner, train_throughput
+    from galaxy_fastai.train import PAPER_SCHEDULE, PrefetchBatches, schedule_learner, train_throughput
     out = []
     for spec in workers:
-        w, pin = worker_spec(spec)
+        w, pin, prefetch = worker_spec(spec)
         torch.manual_seed(0)
         learn = schedule_learner(tiled_dls(n_mock, bs, w, dev, pin), GalaxyResNet(), PAPER_SCHEDULE)
         fast = any(isinstance(c, MixedPrecision) for c in learn.cbs)
-        r = train_throughput(learn, n_iters=n, warmup=warmup)
+        r = train_throughput(learn, n_iters=n, warmup=warmup, cbs=[PrefetchBatches()] if prefetch else None)
         out.append(row(f'learner {spec}w', r['images_per_s'], bs=bs, workers=w, bf16_channels_last=fast,
                        note='fastai Learner + fit_schedule, the real training loop'))
     return out
@@ -225,7 +227,7 @@ def stage_learner(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
 def main(out:str=None,            # folder for gpu_bench.json
          quick:bool=False,        # a few steps of each stage: a smoke test (runs on a CPU too)
          n_mock:int=1024,         # mock galaxies to generate and tile
-         workers:str='8,14',      # DataLoader workers for the loader, learner and split stages; '8p'/'8u': pinned/unpinned (default: as galaxy_dls)
+         workers:str='8,14',      # DataLoader workers for the loader, learner and split stages; suffixes p/u: pinned/unpinned, f: prefetch
          stages:str='model,graph,tfms,loader,learner,split,baselines,compile',
          budget_s:float=420.):    # skip the stages not started after this many seconds
     t_start = time.perf_counter()
