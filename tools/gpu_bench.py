@@ -15,7 +15,7 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `loader W`: the training loader of `galaxy_dls` (decoded-once crops, batch transforms on the GPU) with W workers, no model;
 - `items W`: the same loader with no transfer and no transforms (what the workers deliver to the main process);
 - `learner W`: fastai's `Learner` from `schedule_learner`, timed by `train_throughput`: the real training loop
-  (`Wf`: with `PrefetchBatches`, building batches ahead in a thread on a side stream);
+  (`Wf`: with `PrefetchBatches`, building batches ahead in a background thread);
 - `split W`: that loop with the GPU synchronised before and after each step: median wait for a batch vs median step;
 - `baselines`: the training step of every registered model (bf16, channels_last, batch 128), GPU-resident batch.
 
