@@ -7,7 +7,7 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/train.html.md"""
 # %% ../nbs/05_train.ipynb #f46631ae
 from __future__ import annotations
 
-import contextlib, dataclasses, itertools, json, math, os, queue, random, signal, threading, time
+import dataclasses, itertools, json, math, os, queue, random, signal, threading, time
 from bisect import bisect_right
 from dataclasses import dataclass, asdict, replace
 from functools import partial
@@ -22,6 +22,7 @@ from fastai.callback.schedule import ParamScheduler
 from fastai.callback.fp16 import AMPMode
 from fastai.callback.channelslast import ChannelsLast  # noqa: F401 (registers `Learner.to_channelslast`)
 from fastai.torch_core import get_random_states, set_random_states, set_seed
+from fastcore.basics import GetAttr
 
 # %% auto #0
 __all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAME', 'Schedule', 'scaled', 'get_config',
@@ -365,13 +366,11 @@ def train_throughput(learn:Learner, n_iters:int=20, warmup:int=5, schedule:Sched
                 projected_h=schedule.max_iters * secs / n_iters / 3600, load=os.getloadavg()[0])
 
 # %% ../nbs/05_train.ipynb #25ea37e1
-class _Prefetched:
-    "Iterate `dl` in a background thread, `depth` batches ahead, on the same CUDA stream; re-raise its errors; stop it when abandoned."
+class _Prefetched(GetAttr):
+    "`dl` (its attributes too) iterated in a background thread, `depth` batches ahead, on the same CUDA stream; re-raises its errors."
+    _default = 'dl'
     def __init__(self, dl, depth:int): self.dl, self.depth = dl, depth
     def __len__(self): return len(self.dl)
-    def __getattr__(self, k):
-        if k.startswith('__') or k in ('dl', 'depth'): raise AttributeError(k)
-        return getattr(self.dl, k)
 
     def _produce(self, q, stop):
         def put(x):
