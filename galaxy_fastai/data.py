@@ -35,7 +35,7 @@ __all__ = ['TRAIN_SCALE', 'TEST_SCALES', 'AUTHORS_TEST_SCALE', 'RESIZE', 'CROP',
            'BatchRandomCrop', 'BatchDihedral', 'adjust_brightness', 'adjust_contrast', 'rgb_to_hsv', 'hsv_to_rgb',
            'adjust_saturation_hue', 'adjust_gamma', 'channel_gain', 'ColorJitter', 'per_image_standardize', 'Whiten',
            'paper_batch_tfms', 'JpegSource', 'GalaxyItem', 'manifest_class_names', 'scan_images', 'one_torch_thread',
-           'OneThreadPipeline', 'GalaxyDL', 'default_pin_memory', 'galaxy_dls', 'preprocessing_steps',
+           'OneThreadPipeline', 'GalaxyDL', 'default_pin_memory', 'source_dls', 'galaxy_dls', 'preprocessing_steps',
            'show_preprocessing', 'test_dl_at', 'labels_of', 'predict_multiscale', 'loader_speed', 'time_cache_build',
            'bench_loading', 'speedups', 'data_step_ratio']
 
@@ -448,6 +448,14 @@ def default_pin_memory(device=None) -> bool:
     "Whether loaders for `device` (default: fastai's `default_device()`) should pin host memory: on CUDA only."
     return torch.device(device if device is not None else default_device()).type == 'cuda'
 
+def source_dls(source, ids, labels:dict, vocab, splits, bs:int=128, test_scale:int=AUTHORS_TEST_SCALE, train_scale=TRAIN_SCALE,
+               resize:str='tf1', jitter:dict|None=PAPER_JITTER, num_workers:int=0, device=None, pin_memory:bool|None=None, **kwargs):
+    "The paper's DataLoaders of GalaxyIDs `ids` read from `source` (GalaxyID → uint8 crop), labelled by `labels`; `splits`: train and test positions."
+    tls = TfmdLists(list(ids), [GalaxyItem(source, labels, vocab)], splits=splits)
+    if pin_memory is None: pin_memory = default_pin_memory(device)
+    return tls.dataloaders(bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory, dl_type=GalaxyDL,
+                           after_batch=paper_batch_tfms(train_scale, test_scale, resize, jitter), **kwargs)
+
 def galaxy_dls(root, manifest, bs:int=128, source:str='cache', test_scale:int=AUTHORS_TEST_SCALE, train_scale=TRAIN_SCALE,
                resize:str='tf1', jitter:dict|None=PAPER_JITTER, on_error:str='raise', cache_home=None,
                num_workers:int=0, device=None, pin_memory:bool|None=None, progress:bool=True, **kwargs):
@@ -465,12 +473,9 @@ def galaxy_dls(root, manifest, bs:int=128, source:str='cache', test_scale:int=AU
     if len(skipped):
         print(skip_report(skipped, len(ids)))
         man = man[~man.GalaxyID.isin(skipped.GalaxyID)].reset_index(drop=True)
-    item = GalaxyItem(src, dict(zip(man.GalaxyID, man.label)), manifest_class_names(man))
     splits = [np.flatnonzero(man.split.to_numpy() == s).tolist() for s in ('train', 'test')]
-    tls = TfmdLists(man.GalaxyID.astype(int).tolist(), [item], splits=splits)
-    if pin_memory is None: pin_memory = default_pin_memory(device)
-    dls = tls.dataloaders(bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory, dl_type=GalaxyDL,
-                          after_batch=paper_batch_tfms(train_scale, test_scale, resize, jitter), **kwargs)
+    dls = source_dls(src, man.GalaxyID.astype(int).tolist(), dict(zip(man.GalaxyID, man.label)), manifest_class_names(man), splits,
+                     bs, test_scale, train_scale, resize, jitter, num_workers, device, pin_memory, **kwargs)
     dls.source, dls.skipped, dls.manifest = src, skipped, man
     return dls
 

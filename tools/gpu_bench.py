@@ -126,9 +126,8 @@ class Tiled:
     def __getitem__(self, gid): return self.cache[self.ids[int(gid) % len(self.ids)]]
 
 def tiled_dls(n_mock, bs, workers, dev, pin:bool|None=None):
-    "`galaxy_dls`' loaders (same item transform, loader class and batch transforms) over mock crops tiled to 28,790 galaxies; `pin`: pin host memory (default: as `galaxy_dls`)."
-    from fastai.data.core import TfmdLists
-    from galaxy_fastai.data import GalaxyDL, GalaxyItem, default_pin_memory, galaxy_cache, paper_batch_tfms
+    "`source_dls` (the loaders of `galaxy_dls`) over mock crops tiled to 28,790 galaxies; `pin`: pin host memory (default: as `galaxy_dls`)."
+    from galaxy_fastai.data import galaxy_cache, source_dls
     from galaxy_fastai.mock import mock_data
     from galaxy_fastai.selection import make_split, read_manifest, CLASS_NAMES
     root = mock_data(n_mock)
@@ -136,11 +135,9 @@ def tiled_dls(n_mock, bs, workers, dev, pin:bool|None=None):
     cache = galaxy_cache(root, man.GalaxyID, progress=False)
     ids, labels = man.GalaxyID.astype(int).tolist(), man.label.astype(int).tolist()
     n_test = TILED_GALAXIES // 10
-    item = GalaxyItem(Tiled(cache, ids), {i: labels[i % len(ids)] for i in range(TILED_GALAXIES)}, CLASS_NAMES)
-    splits = [list(range(n_test, TILED_GALAXIES)), list(range(n_test))]
-    tls = TfmdLists(list(range(TILED_GALAXIES)), [item], splits=splits)
-    return tls.dataloaders(bs=bs, num_workers=workers, device=dev, dl_type=GalaxyDL, after_batch=paper_batch_tfms(),
-                           pin_memory=default_pin_memory(dev) if pin is None else pin)
+    return source_dls(Tiled(cache, ids), range(TILED_GALAXIES), {i: labels[i % len(ids)] for i in range(TILED_GALAXIES)},
+                      CLASS_NAMES, [range(n_test, TILED_GALAXIES), range(n_test)], bs=bs, num_workers=workers, device=dev,
+                      pin_memory=pin)
 
 def stage_tfms(dev, n, warmup, n_mock, bs=PAPER_BS):
     dls = tiled_dls(n_mock, bs, 0, dev)
