@@ -31,7 +31,7 @@ from .baselines import get_model
 from .train import (PAPER_SCHEDULE, Schedule, IterationBudget, scaled, schedule_learner, fit_schedule,
                                  seed_everything)
 from .metrics import (evaluation_report, df_to_markdown, classification_report_df, roc_auc_table,
-                                   multiscale_accuracy)
+                                   multiscale_accuracy, ten_run_summary)
 from .cli import WEIGHTS_FILE, write_run_info
 
 # %% auto #0
@@ -40,8 +40,8 @@ __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGE
            'ABLATION_IMAGES', 'VARIANTS', 'RESULT_FILE', 'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER',
            'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights', 'OneCycleIters', 'DihedralTTA',
            'ValidTimer', 'paper_recipe', 'improved_recipe', 'fit_improved', 'run_name', 'headline', 'load_probs',
-           'run_case', 'plan', 'results_table', 'collect_tables', 'benchmark_split', 'predict_survey', 'best_run',
-           'run_benchmark', 'galaxy_benchmark']
+           'run_case', 'seed_runs_summary', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
+           'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -243,6 +243,20 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
     print(f"{rd.name}: accuracy {res['accuracy']:.2f} %, macro-F1 {res['macro_f1']:.3f}, train {train_s:.0f} s "
           f"({res['train_img_s']} img/s), eval {eval_s:.0f} s", flush=True)
     return res
+
+# %% ../nbs/09_benchmark.ipynb #c4e16aae
+def seed_runs_summary(run_dirs:dict, class_names) -> tuple:
+    "Headlines of benchmark runs that differ only in seed ({label: run folder}) and of their probability-averaged ensemble, plus `ten_run_summary`."
+    if not run_dirs: raise ValueError('seed_runs_summary needs at least one run folder')
+    loaded = {k: load_probs(d) for k, d in run_dirs.items()}
+    first = next(iter(loaded))
+    y, keys = loaded[first][0], set(loaded[first][1])
+    other = [str(run_dirs[k]) for k, (yk, pk) in loaded.items() if not np.array_equal(yk, y) or set(pk) != keys]
+    if other: raise ValueError(f'{other}: not tested on the same galaxies at the same scales Q as {run_dirs[first]}')
+    rows = {k: headline(y, p, class_names) for k, (_, p) in loaded.items()}
+    rows['ensemble'] = headline(y, {q: np.mean([p[q] for _, p in loaded.values()], 0) for q in keys}, class_names)
+    proto = ten_run_summary([multiscale_accuracy(y, {q: v for q, v in p.items() if q != 'mean'}, len(class_names)) for _, p in loaded.values()])
+    return pd.DataFrame(rows).T, proto
 
 # %% ../nbs/09_benchmark.ipynb #6c1e0809
 def plan(paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES, baselines=BASELINES, paper_net:str|None=PAPER_NET,
