@@ -255,7 +255,7 @@ def seed_runs_summary(run_dirs:dict, class_names) -> tuple:
     if other: raise ValueError(f'{other}: not tested on the same galaxies at the same scales Q as {run_dirs[first]}')
     rows = {k: headline(y, p, class_names) for k, (_, p) in loaded.items()}
     rows['ensemble'] = headline(y, {q: np.mean([p[q] for _, p in loaded.values()], 0) for q in keys}, class_names)
-    proto = ten_run_summary([multiscale_accuracy(y, {q: v for q, v in p.items() if q != 'mean'}, len(class_names)) for _, p in loaded.values()])
+    proto = ten_run_summary([multiscale_accuracy(y, p, len(class_names)) for _, p in loaded.values()])
     return pd.DataFrame(rows).T, proto
 
 # %% ../nbs/09_benchmark.ipynb #6c1e0809
