@@ -84,7 +84,7 @@ class PreActBottleneck(nn.Module):
     def shortcut(self, x, a):
         "Projection of the pre-activation `a` where the shape needs it, else `x` itself, subsampled if strided."
         if self.proj is not None: return self.proj(a)
-        return x[..., ::self.stride, ::self.stride] if self.stride > 1 else x
+        return F.avg_pool2d(x, 1, self.stride) if self.stride > 1 else x   # = x[..., ::s, ::s], gradient in x's memory format
 
     def forward(self, x):
         a = self.preact(x)
