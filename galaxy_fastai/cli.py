@@ -28,7 +28,7 @@ from fastprogress.fastprogress import IN_NOTEBOOK, progress_bar
 from .selection import (assign_classes, caption, plot_class_counts, plot_examples, read_manifest,
                                      read_solutions, solutions_csv, split_manifest, table1, table2, thresholds_for,
                                      class_names_for, write_manifest, galaxy_data, make_split, image_path, SPLIT_SEED)
-from .train import CHECKPOINT_NAME, PrefetchBatches, Schedule, get_config, seed_everything, schedule_learner, fit_schedule
+from .train import CHECKPOINT_NAME, CudaGraphModel, PrefetchBatches, Schedule, get_config, seed_everything, schedule_learner, fit_schedule
 from .data import (AUTHORS_TEST_SCALE, CACHE_SIDE, CROP, RESIZE, RESIZERS, TEST_SCALES, centre_crop, galaxy_dls,
                                 manifest_class_names, paper_batch_tfms, per_image_standardize, predict_multiscale, read_centre,
                                 resize_tf1, resize_antialias, labels_of, tf1_taps)
@@ -136,15 +136,16 @@ def data_root(data) -> Path:
         return mock_data()
     return galaxy_data(data)
 
-def run_dls(info:dict, bs:int|None=None, workers:int=0, device=None, progress:bool=False):
-    "The `galaxy_dls` of run info `info` (its data root, manifest and pipeline options)."
+def run_dls(info:dict, bs:int|None=None, workers:int=0, device=None, progress:bool=False, source:str|None=None):
+    "The `galaxy_dls` of run info `info` (its data root, manifest and pipeline options); `source` overrides where the crops are read from."
+    kw = {**info.get('data_kwargs', {}), **({'source': source} if source else {})}
     return galaxy_dls(info['data'], info['manifest'], bs=bs or info['schedule']['bs'], num_workers=workers,
-                      device=device, progress=progress, **info.get('data_kwargs', {}))
+                      device=device, progress=progress, **kw)
 
 def train_model(model:str='galaxy_resnet', data='mock', manifest=None, config='paper', out='outputs/train',
                 max_iters:int|None=None, bs:int|None=None, lr:float|None=None, every:int|None=None, resume:bool=False,
                 seed:int=0, workers:int=0, model_kwargs:dict|None=None, data_kwargs:dict|None=None,
-                bars:bool|None=None, fast:bool|None=None, threads:int|None=None, cbs=None) -> Learner:
+                bars:bool|None=None, fast:bool|None=None, threads:int|None=None, cbs=None, source:str|None=None) -> Learner:
     "Train `model` on `data` + `manifest` with schedule `config` into run folder `out`; resumable; returns the Learner."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if threads: torch.set_num_threads(threads)
@@ -161,7 +162,7 @@ def train_model(model:str='galaxy_resnet', data='mock', manifest=None, config='p
                     data_kwargs=data_kwargs or {}, seed=seed, status='running', torch=torch.__version__)
         write_run_info(out, info)
     sched = Schedule(**info['schedule'])
-    dls = run_dls(info, workers=workers, progress=bool(bars))
+    dls = run_dls(info, workers=workers, progress=bool(bars), source=source)
     seed_everything(info['seed'], dls)   # after building the loaders (a first build of the image cache draws no seeds then)
     learn = schedule_learner(dls, build_model(info), sched, fast=fast, path=out)
     set_progress(learn, bars, every=max(1, min(50, sched.max_iters // 20)), total=sched.max_iters)
@@ -199,10 +200,13 @@ def galaxy_train(
     model_kwargs:str='{}',    # JSON object of model arguments, e.g. '{"k": 0.25, "n": 1}'
     threads:int=None,         # torch CPU threads (1 is fastest on a busy 2-core machine)
     prefetch:bool_arg=False,  # On a GPU, build batches ahead in a thread (train.PrefetchBatches; a resumed run keeps the data order, not the augmentations)
+    source:str='cache',       # Where batches come from: 'cache' (decoded-once memmap), 'jpeg', or 'device' (all crops copied once to the GPU)
+    graph:bool_arg=False,     # On a GPU, replay the model's forward and backward as CUDA graphs (train.CudaGraphModel)
 ):
     "Train a model with the paper's recipe (or a scaled one); Ctrl-C checkpoints, --resume continues."
     learn = train_model(model, data, manifest, config, out, max_iters, bs, lr, every, resume, seed, workers,
-                        json.loads(model_kwargs), threads=threads, cbs=[PrefetchBatches()] if prefetch else None)
+                        json.loads(model_kwargs), threads=threads, source=source,
+                        cbs=[PrefetchBatches()] * prefetch + [CudaGraphModel()] * graph)
     if learn.interrupted: sys.exit(130)
 
 # %% ../nbs/08_cli.ipynb #821c9af5

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy, hashlib, json, math, os, shutil, tempfile, time, uuid
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,9 @@ import matplotlib.pyplot as plt
 from PIL import Image, UnidentifiedImageError
 from fastprogress.fastprogress import progress_bar
 from fastai.data.core import Pipeline, TfmdDL, TfmdLists
+from fastai.data.load import _loaders
 from fastai.data.transforms import Category, IntToFloatTensor, ItemTransform, Transform
-from fastai.torch_core import TensorCategory, TensorImage, default_device
+from fastai.torch_core import TensorBase, TensorCategory, TensorImage, default_device, to_device
 from fastai.vision.augment import RandTransform
 
 from .selection import CLASS_NAMES, N_CLASSES, image_path, read_manifest, validate_manifest
@@ -31,13 +33,14 @@ from .mock import galaxy_fastai_home
 __all__ = ['TRAIN_SCALE', 'TEST_SCALES', 'AUTHORS_TEST_SCALE', 'RESIZE', 'CROP', 'CACHE_SIDE', 'CACHE_VERSION', 'SKIPPED_COLUMNS',
            'RESIZERS', 'AUTHORS_JITTER', 'PAPER_JITTER', 'SURVIVING_JITTER', 'WHITEN_UNITS', 'FIGURE6_GALAXY',
            'BadImageError', 'read_centre', 'source_signature', 'GalaxyCache', 'skip_report', 'galaxy_cache',
-           'centre_crop', 'tf1_taps', 'resize_tf1_batch', 'resize_tf1', 'resize_antialias', 'ScaleCropResize',
-           'BatchRandomCrop', 'BatchDihedral', 'adjust_brightness', 'adjust_contrast', 'rgb_to_hsv', 'hsv_to_rgb',
-           'adjust_saturation_hue', 'adjust_gamma', 'channel_gain', 'ColorJitter', 'per_image_standardize', 'Whiten',
-           'paper_batch_tfms', 'JpegSource', 'GalaxyItem', 'manifest_class_names', 'scan_images', 'one_torch_thread',
-           'OneThreadPipeline', 'GalaxyDL', 'default_pin_memory', 'source_dls', 'galaxy_dls', 'preprocessing_steps',
-           'show_preprocessing', 'test_dl_at', 'labels_of', 'predict_multiscale', 'loader_speed', 'time_cache_build',
-           'bench_loading', 'speedups', 'data_step_ratio']
+           'to_device_of', 'centre_crop', 'tf1_taps', 'resize_tf1_batch', 'resize_tf1', 'resize_antialias',
+           'ScaleCropResize', 'crop_windows', 'BatchRandomCrop', 'dihedral_perms', 'BatchDihedral', 'adjust_brightness',
+           'adjust_contrast', 'rgb_to_hsv', 'hsv_to_rgb', 'adjust_saturation_hue', 'adjust_gamma', 'channel_gain',
+           'ColorJitter', 'per_image_standardize', 'Whiten', 'paper_batch_tfms', 'JpegSource', 'GalaxyItem',
+           'manifest_class_names', 'scan_images', 'one_torch_thread', 'OneThreadPipeline', 'GalaxyDL', 'CropRows',
+           'DeviceCrops', 'GalaxyRowItem', 'GatherCrops', 'DeviceGalaxyDL', 'default_pin_memory', 'source_dls',
+           'galaxy_dls', 'preprocessing_steps', 'show_preprocessing', 'test_dl_at', 'labels_of', 'predict_multiscale',
+           'loader_speed', 'time_cache_build', 'bench_loading', 'speedups', 'data_step_ratio']
 
 # %% ../nbs/02_data.ipynb #0933e87e
 TRAIN_SCALE = (170, 240)
@@ -171,6 +174,11 @@ def galaxy_cache(root, ids, side:int=CACHE_SIDE, on_error:str='raise', home=None
     return cache
 
 # %% ../nbs/02_data.ipynb #681cbd04
+def to_device_of(t:torch.Tensor, x:torch.Tensor) -> torch.Tensor:
+    "CPU tensor `t` (a transform's random draws) on `x`'s device; on CUDA a non-blocking copy from pinned memory, so the host never waits for the GPU."
+    if x.device.type != 'cuda' or t.device == x.device: return t.to(x.device)
+    return t.pin_memory().to(x.device, non_blocking=True)
+
 def centre_crop(x:torch.Tensor, side:int) -> torch.Tensor:
     "The centre `side`×`side` region of a (…×)H×W tensor, top-left at ((H - side)//2, (W - side)//2)."
     h, w = x.shape[-2:]
@@ -204,7 +212,7 @@ def resize_tf1_batch(x:torch.Tensor, sides, size:int=RESIZE, vectorised:bool|Non
     sides = torch.as_tensor(sides).cpu()
     lo, hi, w = tf1_taps(sides, size)
     off = ((x.shape[-1] - sides)//2)[:, None]
-    lo, hi, w = (lo + off).to(x.device), (hi + off).to(x.device), w.to(x.device)
+    lo, hi, w = (to_device_of(t, x) for t in (lo + off, hi + off, w))
     if vectorised is None: vectorised = x.device.type != 'cpu'   # a per-image loop is 3× faster on a CPU
     if not vectorised: return torch.stack([_lerp_rows_cols(x[i], lo[i], hi[i], w[i]) for i in range(len(x))])
     top, bot = _take(x, lo, -2).float(), _take(x, hi, -2).float()
@@ -249,6 +257,13 @@ class ScaleCropResize(RandTransform):
         return TensorImage(torch.cat([resize_antialias(centre_crop(x[i:i+1], int(s)), self.size) for i, s in enumerate(self.sides)]))
 
 # %% ../nbs/02_data.ipynb #c5f1441e
+def crop_windows(x:torch.Tensor, tops, lefts, size:int, vectorised:bool|None=None) -> torch.Tensor:
+    "The `size`×`size` window of image n of x (N×C×H×W) at (`tops[n]`, `lefts[n]`): a per-image slice on a CPU, one gather elsewhere."
+    if vectorised is None: vectorised = x.device.type != 'cpu'
+    if not vectorised: return torch.stack([x[i, :, t:t+size, l:l+size] for i, (t, l) in enumerate(zip(tops.tolist(), lefts.tolist()))])
+    r = torch.arange(size)
+    return _take(_take(x, to_device_of(tops[:, None] + r, x), -2), to_device_of(lefts[:, None] + r, x), -1)
+
 class BatchRandomCrop(RandTransform):
     "fastai's `RandomCrop` on a batch: a random `size` window per image on train (offsets 0…H−size), the centre one on valid."
     split_idx, order = None, 11
@@ -257,20 +272,23 @@ class BatchRandomCrop(RandTransform):
         x = _first(b); n, (h, w) = len(x), x.shape[-2:]
         if split_idx: self.tops, self.lefts = torch.full((n,), (h - self.size)//2), torch.full((n,), (w - self.size)//2)
         else: self.tops, self.lefts = torch.randint(0, h - self.size + 1, (n,)), torch.randint(0, w - self.size + 1, (n,))
-    def encodes(self, x:TensorImage):
-        s = self.size
-        return TensorImage(torch.stack([x[i, :, t:t+s, l:l+s] for i, (t, l) in enumerate(zip(self.tops.tolist(), self.lefts.tolist()))]))
+    def encodes(self, x:TensorImage): return TensorImage(crop_windows(x, self.tops, self.lefts, self.size))
+
+@lru_cache(maxsize=16)
+def dihedral_perms(side:int, device='cpu') -> torch.Tensor:
+    "8×side² table: row k holds, for each pixel of fastai's `dihedral(k)` of a side×side image, the flat index of its source pixel."
+    idx = TensorImage(torch.arange(side * side, device=device).reshape(1, side, side))
+    return torch.stack([idx.dihedral(k).reshape(-1) for k in range(8)]).as_subclass(torch.Tensor)
 
 class BatchDihedral(RandTransform):
     "fastai's `DihedralItem` on a batch (train only): one of the 8 rotations/flips per image, by exact pixel permutation."
     order = 12
     def before_call(self, b, split_idx): self.do, self.ks = True, torch.randint(0, 8, (len(_first(b)),))
     def encodes(self, x:TensorImage):
-        out = x.clone()
-        for k in self.ks.unique().tolist():
-            m = (self.ks == k).to(x.device)
-            out[m] = x[m].dihedral(k)
-        return out
+        n, c, h, w = x.shape
+        if h != w: raise ValueError(f'BatchDihedral needs square images, not {h}×{w}')
+        perm = dihedral_perms(h, str(x.device))[to_device_of(self.ks, x)]
+        return TensorImage(x.flatten(2).gather(2, perm[:, None].expand(n, c, h * w)).view_as(x))
 
 # %% ../nbs/02_data.ipynb #1b0e3a16
 AUTHORS_JITTER = dict(brightness=63/255, contrast=(0.2, 1.8), clip=False)
@@ -283,7 +301,7 @@ SURVIVING_JITTER = dict(gamma=(0.8, 1.25), channel_gain=(0.9, 1.1), clip=True)
 "An option: gamma (log-uniform) and per-channel gain, colour changes that per-image whitening keeps."
 
 # %% ../nbs/02_data.ipynb #0d9d692e
-def _per_image(v, x): return v.to(x.device, x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
+def _per_image(v, x): return to_device_of(v, x).to(x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
 
 def adjust_brightness(x:torch.Tensor, delta) -> torch.Tensor:
     "TF `adjust_brightness`: add `delta[n]` to every pixel of image n."
@@ -306,7 +324,7 @@ def rgb_to_hsv(x:torch.Tensor) -> torch.Tensor:
 def hsv_to_rgb(x:torch.Tensor) -> torch.Tensor:
     "HSV (hue in turns) → RGB of a N×3×H×W batch."
     h, s, v = x[:, :1], x[:, 1:2], x[:, 2:3]
-    k = (torch.tensor([5., 3., 1.], device=x.device, dtype=x.dtype)[:, None, None] + h * 6) % 6
+    k = (torch.arange(5., 0., -2., device=x.device, dtype=x.dtype)[:, None, None] + h * 6) % 6   # 5, 3, 1 made on the device: no copy
     return v - v * s * torch.minimum(k, 4 - k).clamp(0, 1)
 
 def adjust_saturation_hue(x:torch.Tensor, factor=None, delta=None) -> torch.Tensor:
@@ -322,7 +340,7 @@ def adjust_gamma(x:torch.Tensor, gamma) -> torch.Tensor:
 
 def channel_gain(x:torch.Tensor, gains) -> torch.Tensor:
     "Multiply channel c of image n by `gains[n, c]`."
-    return x * gains.to(x.device, x.dtype)[..., None, None]
+    return x * to_device_of(gains, x).to(x.dtype)[..., None, None]
 
 # %% ../nbs/02_data.ipynb #4648fb4f
 class ColorJitter(RandTransform):
@@ -436,12 +454,73 @@ class OneThreadPipeline(Pipeline):
         with one_torch_thread(): return super().__call__(o)
 
 class GalaxyDL(TfmdDL):
-    "fastai's `TfmdDL` with collation and batch transforms on one torch thread (`one_torch_thread`)."
+    "fastai's `TfmdDL` with collation and batch transforms on one torch thread, and a non-blocking copy of pinned batches to the device."
     def __init__(self, dataset=None, **kwargs):
         super().__init__(dataset, **kwargs)
         self.after_batch = OneThreadPipeline(self.after_batch)
     def create_batch(self, b):
         with one_torch_thread(): return super().create_batch(b)
+    def __iter__(self):
+        "fastai's `DataLoader.__iter__`, except that a pinned batch goes to the device with `non_blocking=True`."
+        self.randomize(); self.before_iter()
+        self._DataLoader__idxs = self.get_idxs()   # fastai's private name for the epoch's order, read by `sample`
+        for b in _loaders[self.fake_l.num_workers == 0](self.fake_l):
+            if self.pin_memory and type(b) == list: b = tuple(b)
+            if self.device is not None: b = to_device(b, self.device, non_blocking=self.pin_memory)
+            yield self.after_batch(b)
+        self.after_iter()
+        if hasattr(self, 'it'): del self.it
+
+# %% ../nbs/02_data.ipynb #5f8dd47b
+class CropRows(TensorBase):
+    "Row numbers into a `DeviceCrops` store: what the device-resident loaders carry until `GatherCrops` reads the crops."
+
+class DeviceCrops:
+    "The crops of a `GalaxyCache` copied once into one uint8 tensor on `device`, indexed by row; a GalaxyID still gives its host copy."
+    def __init__(self, cache:GalaxyCache, device=None):
+        self.cache, self.device = cache, torch.device(device if device is not None else default_device())
+        self.images = torch.from_numpy(np.asarray(cache.images)).to(self.device)
+        self.side, self.skipped = cache.side, cache.skipped
+    def row(self, galaxy_id) -> int:
+        "The row of `galaxy_id` in `images` (a `KeyError` naming the cache if it is not there)."
+        if int(galaxy_id) not in self.cache: self.cache[galaxy_id]   # raises the cache's own error, with the reason it was skipped
+        return self.cache.rows[int(galaxy_id)]
+    def __getitem__(self, galaxy_id) -> np.ndarray: return self.cache[galaxy_id]
+    def __len__(self): return len(self.cache)
+    def __contains__(self, galaxy_id): return galaxy_id in self.cache
+    def __deepcopy__(self, memo): return self   # shared and read-only: a copied pipeline (`test_dl_at`) must not copy gigabytes
+    def __getstate__(self): raise TypeError('DeviceCrops cannot be sent to DataLoader workers: use num_workers=0 (items are row numbers)')
+    def __repr__(self): return f'DeviceCrops({len(self)} images {self.side}×{self.side} on {self.device}, from {self.cache.path})'
+
+class GalaxyRowItem(ItemTransform):
+    "GalaxyID → (its row in the `DeviceCrops` store as `CropRows`, `TensorCategory` label): the per-item work of the device-resident loaders."
+    def __init__(self, store:DeviceCrops, labels:dict, vocab):
+        super().__init__()
+        self.source, self.vocab = store, list(vocab)
+        self.labels = {int(k): int(v) for k, v in labels.items()}
+        self._targets = [TensorCategory(i) for i in range(len(self.vocab))]
+    def encodes(self, galaxy_id):
+        gid = int(galaxy_id)
+        if gid not in self.labels: raise KeyError(f'GalaxyID {gid} is not in the manifest these DataLoaders were built from')
+        return CropRows(self.source.row(gid)), self._targets[self.labels[gid]]
+    def decodes(self, b): return b[0], Category(self.vocab[int(b[1])])
+
+class GatherCrops(Transform):
+    "The first batch transform of the device-resident loaders: `CropRows` → the uint8 crops of those rows, read on the store's device."
+    order = 0
+    def __init__(self, store:DeviceCrops): super().__init__(); self.store = store
+    def encodes(self, rows:CropRows): return TensorImage(self.store.images[rows.as_subclass(torch.Tensor).to(self.store.device)])
+
+class DeviceGalaxyDL(GalaxyDL):
+    "`GalaxyDL` over a `DeviceCrops` store: an item is its (row, label) pair, looked up once, and a batch is two index tensors made at once."
+    def __init__(self, dataset=None, **kwargs):
+        super().__init__(dataset, **kwargs)
+        item = dataset.tfms.fs[0]
+        self._pairs = [tuple(int(t) for t in item(g)) for g in dataset.items]   # GalaxyRowItem's checks, once per galaxy
+    def create_item(self, s): return self._pairs[s or 0]
+    def create_batch(self, b):
+        rows, labels = zip(*((int(r), int(y)) for r, y in b))
+        return CropRows(torch.tensor(rows)), TensorCategory(torch.tensor(labels))
 
 # %% ../nbs/02_data.ipynb #34bab7ec
 def default_pin_memory(device=None) -> bool:
@@ -450,26 +529,34 @@ def default_pin_memory(device=None) -> bool:
 
 def source_dls(source, ids, labels:dict, vocab, splits, bs:int=128, test_scale:int=AUTHORS_TEST_SCALE, train_scale=TRAIN_SCALE,
                resize:str='tf1', jitter:dict|None=PAPER_JITTER, num_workers:int=0, device=None, pin_memory:bool|None=None, **kwargs):
-    "The paper's DataLoaders of GalaxyIDs `ids` read from `source` (GalaxyID → uint8 crop), labelled by `labels`; `splits`: train and test positions."
-    tls = TfmdLists(list(ids), [GalaxyItem(source, labels, vocab)], splits=splits)
+    "The paper's DataLoaders of GalaxyIDs `ids` read from `source` (GalaxyID → uint8 crop, or a `DeviceCrops` store), labelled by `labels`; `splits`: train and test positions."
+    tfms = paper_batch_tfms(train_scale, test_scale, resize, jitter)
+    if isinstance(source, DeviceCrops):
+        if num_workers: raise ValueError(f'a DeviceCrops source gathers batches on {source.device}: use num_workers=0, not {num_workers}')
+        if device is not None and torch.device(device) != source.device:
+            raise ValueError(f'the crops are on {source.device}, the loaders were asked for {device}')
+        item, device, tfms, dl_type = GalaxyRowItem(source, labels, vocab), source.device, [GatherCrops(source)] + tfms, DeviceGalaxyDL
+    else: item, dl_type = GalaxyItem(source, labels, vocab), GalaxyDL
+    tls = TfmdLists(list(ids), [item], splits=splits)
     if pin_memory is None: pin_memory = default_pin_memory(device)
-    return tls.dataloaders(bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory, dl_type=GalaxyDL,
-                           after_batch=paper_batch_tfms(train_scale, test_scale, resize, jitter), **kwargs)
+    return tls.dataloaders(bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory, dl_type=dl_type,
+                           after_batch=tfms, **kwargs)
 
 def galaxy_dls(root, manifest, bs:int=128, source:str='cache', test_scale:int=AUTHORS_TEST_SCALE, train_scale=TRAIN_SCALE,
                resize:str='tf1', jitter:dict|None=PAPER_JITTER, on_error:str='raise', cache_home=None,
                num_workers:int=0, device=None, pin_memory:bool|None=None, progress:bool=True, **kwargs):
-    "DataLoaders of a split manifest's galaxies under data root `root`: train = split 'train', augmented; valid = split 'test' at Q = `test_scale`."
+    "DataLoaders of a split manifest's galaxies under data root `root`: train = split 'train', augmented; valid = split 'test' at Q = `test_scale`; `source`: 'cache', 'jpeg' or 'device'."
     man = validate_manifest(manifest.copy()) if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
     if on_error not in ('raise', 'skip'): raise ValueError(f'on_error must be "raise" or "skip", not {on_error!r}')
     ids = man.GalaxyID.astype(int).tolist()
-    if source == 'cache':
+    if source in ('cache', 'device'):
         src = galaxy_cache(root, ids, on_error=on_error, home=cache_home, progress=progress)
         skipped = src.skipped
+        if source == 'device': src = DeviceCrops(src, device)
     elif source == 'jpeg':
         src, skipped = JpegSource(root), scan_images(root, ids, decode=on_error == 'skip')
         if len(skipped) and on_error == 'raise': raise FileNotFoundError(skip_report(skipped, len(ids), 'missing'))
-    else: raise ValueError(f'source must be "cache" or "jpeg", not {source!r}')
+    else: raise ValueError(f'source must be "cache", "jpeg" or "device", not {source!r}')
     if len(skipped):
         print(skip_report(skipped, len(ids)))
         man = man[~man.GalaxyID.isin(skipped.GalaxyID)].reset_index(drop=True)

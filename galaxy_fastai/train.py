@@ -18,18 +18,19 @@ import torch
 from torch import nn
 from fastai.basics import (Learner, Callback, CancelFitException, CancelEpochException, OptimWrapper,
                            CrossEntropyLossFlat, accuracy, noop)
+from fastai.learner import AvgSmoothLoss, Recorder
 from fastai.callback.schedule import ParamScheduler
-from fastai.callback.fp16 import AMPMode
+from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastai.callback.channelslast import ChannelsLast  # noqa: F401 (registers `Learner.to_channelslast`)
 from fastai.torch_core import get_random_states, set_random_states, set_seed
-from fastcore.basics import GetAttr
+from fastcore.basics import GetAttr, listify
 
 # %% auto #0
 __all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAME', 'Schedule', 'scaled', 'get_config',
            'nesterov_sgd', 'schedule_opt_func', 'IterationBudget', 'IterScheduler', 'seed_everything',
            'loader_rng_states', 'set_loader_rng_states', 'skip_batches', 'unskip_batches', 'save_checkpoint',
-           'load_checkpoint', 'ResumeFrom', 'Checkpointer', 'default_device_fast', 'schedule_learner', 'fit_schedule',
-           'train_throughput', 'PrefetchBatches']
+           'load_checkpoint', 'ResumeFrom', 'Checkpointer', 'DeviceSmoothLoss', 'LossOnDevice', 'default_device_fast',
+           'schedule_learner', 'fit_schedule', 'train_throughput', 'PrefetchBatches', 'CudaGraphModel']
 
 # %% ../nbs/05_train.ipynb #674f4f43
 @dataclass(frozen=True)
@@ -88,15 +89,16 @@ def get_config(config:str|Schedule|dict='paper', **changes) -> Schedule:
     return replace(sched, **changes) if changes else sched
 
 # %% ../nbs/05_train.ipynb #8912b599
-def nesterov_sgd(params, lr:float=0.1, mom:float=0.9, wd:float=1e-4, decay_all:bool=False) -> OptimWrapper:
-    "fastai optimiser: `torch.optim.SGD` with Nesterov momentum `mom`; L2 `wd` on weights of rank > 1 (all if `decay_all`)."
+def nesterov_sgd(params, lr:float=0.1, mom:float=0.9, wd:float=1e-4, decay_all:bool=False, fused:bool|None=None) -> OptimWrapper:
+    "fastai optimiser: `torch.optim.SGD` with Nesterov momentum `mom`; L2 `wd` on weights of rank > 1 (all if `decay_all`); `fused` (default: on CUDA) updates in one kernel."
     params = [p for p in (params if not isinstance(params, torch.Tensor) else [params])]
     if params and not isinstance(params[0], torch.Tensor): params = [p for g in params for p in g]  # flatten splitter groups
     params = [p for p in params if p.requires_grad]
     decay = [p for p in params if decay_all or p.ndim > 1]
     rest = [p for p in params if not (decay_all or p.ndim > 1)]
     groups = [dict(params=decay, weight_decay=wd)] + ([dict(params=rest, weight_decay=0.)] if rest else [])
-    return OptimWrapper(opt=torch.optim.SGD(groups, lr=lr, momentum=mom, nesterov=True))
+    if fused is None: fused = bool(params) and all(p.is_cuda for p in params)
+    return OptimWrapper(opt=torch.optim.SGD(groups, lr=lr, momentum=mom, nesterov=True, fused=fused or None))
 
 def schedule_opt_func(schedule:Schedule=PAPER_SCHEDULE, decay_all:bool=False):
     "The `opt_func` of a `Learner` for `schedule`: `nesterov_sgd` with its momentum and weight decay."
@@ -298,6 +300,26 @@ class Checkpointer(Callback):
         print(f'stopped at iteration {self.learn.iteration}; resume from {self.path}', flush=True)
         raise CancelFitException
 
+# %% ../nbs/05_train.ipynb #c34da719
+class DeviceSmoothLoss(AvgSmoothLoss):
+    "fastai's `AvgSmoothLoss` computed on the loss's device: no copy to the host (and so no wait for the GPU) at each step."
+    def accumulate(self, learn):
+        self.count += 1
+        loss = learn.loss.detach().mean().float()
+        self.val = torch.lerp(loss, self.val.to(loss.device), self.beta)
+
+class LossOnDevice(Callback):
+    "Give the `Recorder` a `DeviceSmoothLoss`, and move the losses it records to the host once per epoch instead of once per step."
+    order = Recorder.order - 1   # before the Recorder resets its smooth loss, and before `ResumeFrom` restores it
+    def before_fit(self):
+        rec = self.learn.recorder
+        if not isinstance(rec.smooth_loss, DeviceSmoothLoss): rec.smooth_loss = DeviceSmoothLoss(rec.smooth_loss.beta)
+    def after_epoch(self): self._to_host()
+    def after_fit(self): self._to_host()
+    def _to_host(self):
+        rec = self.learn.recorder
+        rec.losses = [l.cpu() if isinstance(l, torch.Tensor) and l.device.type != 'cpu' else l for l in rec.losses]
+
 # %% ../nbs/05_train.ipynb #470f678d
 def default_device_fast(device=None) -> bool:
     "Whether bf16 + channels_last should be used: `device` is a CUDA device that supports bf16."
@@ -305,9 +327,11 @@ def default_device_fast(device=None) -> bool:
 
 def schedule_learner(dls, model:nn.Module, schedule:Schedule=PAPER_SCHEDULE, loss_func=None, metrics=accuracy,
                      fast:bool|None=None, decay_all:bool=False, **kwargs) -> Learner:
-    "A fastai `Learner` for `model` with `schedule`'s Nesterov SGD and cross-entropy; bf16 + channels_last when `fast` (default: on a bf16 GPU)."
+    "A fastai `Learner` for `model` with `schedule`'s Nesterov SGD and cross-entropy, the loss kept on the device; bf16 + channels_last when `fast` (default: on a bf16 GPU)."
+    cbs = [LossOnDevice(), *listify(kwargs.pop('cbs', None))]
+    if getattr(dls, 'device', None) is not None: model = model.to(dls.device)   # so that the optimiser sees where the weights live
     learn = Learner(dls, model, loss_func=loss_func or CrossEntropyLossFlat(), opt_func=schedule_opt_func(schedule, decay_all),
-                    lr=schedule.lr, metrics=metrics, **kwargs)
+                    lr=schedule.lr, metrics=metrics, cbs=cbs, **kwargs)
     if fast is None: fast = default_device_fast(getattr(dls, 'device', None))
     if fast: learn.to_channelslast(amp_mode=AMPMode.BF16)
     learn.schedule = schedule
@@ -407,3 +431,28 @@ class PrefetchBatches(Callback):
         dev = getattr(self.dls, 'device', None)
         if self.force or (dev is not None and torch.device(dev).type == 'cuda'):
             self.learn.dl = _Prefetched(self.learn.dl, self.depth)
+
+# %% ../nbs/05_train.ipynb #bdd12953
+class CudaGraphModel(Callback):
+    "On CUDA, record the model's training forward and backward once as CUDA graphs (`torch.cuda.make_graphed_callables`) and replay them at every step."
+    order = MixedPrecision.order + 1   # after `ChannelsLast` (-1) and `MixedPrecision` (10) have set the layout and the autocast dtype
+    def __init__(self, input_shape:tuple=(3, 64, 64)): self.input_shape, self.graphed = tuple(input_shape), None
+    def before_fit(self):
+        m = self.learn.model
+        dev = next(m.parameters()).device
+        if dev.type != 'cuda': return
+        mp = next((c for c in self.learn.cbs if isinstance(c, MixedPrecision)), None)
+        dtype = torch.bfloat16 if mp is not None and mp.amp_mode == AMPMode.BF16 else torch.float16
+        self.shape = (self.dls.train.bs, *self.input_shape)
+        was_training, state = m.training, {k: v.clone() for k, v in m.state_dict().items()}
+        m.train()
+        with torch.autocast('cuda', dtype=dtype, enabled=mp is not None, cache_enabled=False):
+            torch.cuda.make_graphed_callables(m, (torch.randn(self.shape, device=dev),))
+        m.load_state_dict(state); m.train(was_training)   # undo the recording passes' batch-norm updates
+        self.graphed = m
+    def before_batch(self):
+        if self.graphed is None or not self.training: return
+        if tuple(self.xb[0].shape) != self.shape:
+            raise ValueError(f'CudaGraphModel recorded batches of shape {self.shape}, got {tuple(self.xb[0].shape)}: use drop_last=True and one batch size')
+    def after_fit(self):
+        if self.graphed is not None: self.graphed.__dict__.pop('forward', None); self.graphed = None

@@ -6,16 +6,25 @@
 
 Each stage is timed after a warm-up, with the GPU synchronised around the timed region:
 
-- `model`: the paper's network's training step alone in plain PyTorch (the project's Nesterov SGD, bf16 autocast,
-  channels_last) on a GPU-resident batch: what the network costs, with Python and kernel-launch overhead;
+- `model`: the paper's network's training step alone in plain PyTorch (the project's Nesterov SGD, fused on CUDA, bf16
+  autocast, channels_last) on a GPU-resident batch: what the network costs, with Python and kernel-launch overhead;
+  `model-foreach`: with PyTorch's default multi-tensor SGD instead; `model-slice`: with the strided shortcut as a slice,
+  as before 03_resnet used a pool (its gradient comes back in NCHW layout);
 - `model-fp32`: the same step in fp32 and NCHW (what bf16 + channels_last buy);
 - `graph`: the bf16 step captured once as a CUDA graph and replayed (the step without Python or launch overhead);
 - `compile`: the bf16 step with `torch.compile` (default mode), compile time reported apart;
 - `tfms`: the paper's batch transforms alone (S crop + TF1 resize, crop 64, dihedral, colour, whitening) on a GPU batch;
-- `loader W`: the training loader of `galaxy_dls` (decoded-once crops, batch transforms on the GPU) with W workers, no model;
+- `profile`: the eager bf16 step under `torch.profiler`: the GPU kernels that take its time, and how busy the GPU is;
+- `run`: whole epochs of the real loop (`--run-epochs`; 5 = 1,010 iterations), validation included, timed by the wall clock;
+- `syncs`: where the real loop (on the `D` loaders) makes the host wait for the GPU, by call site (`set_sync_debug_mode`);
+- `loader W`: the training loader of `galaxy_dls` (decoded-once crops, batch transforms on the GPU) with W workers, no model
+  (W = `D`: `galaxy_dls(source='device')`, the crops held on the GPU and gathered there, no workers);
 - `items W`: the same loader with no transfer and no transforms (what the workers deliver to the main process);
 - `learner W`: fastai's `Learner` from `schedule_learner`, timed by `train_throughput`: the real training loop
-  (`Wf`: with `PrefetchBatches`, building batches ahead in a background thread);
+  (`Wf`: with `PrefetchBatches`, building batches ahead in a background thread; `Wg`: with `CudaGraphModel`, the model's
+  forward and backward replayed as CUDA graphs);
+- `check`: `CudaGraphModel` against the ordinary step: the same seeded 40-iteration run (no dropout) eager twice and graphed
+  once, from crops held on the GPU; the relative weight difference graphed-vs-eager beside eager-vs-eager;
 - `split W`: that loop with the GPU synchronised before and after each step: median wait for a batch vs median step;
 - `baselines`: the training step of every registered model (bf16, channels_last, batch 128), GPU-resident batch.
 
@@ -32,6 +41,8 @@ from fastcore.script import call_parse
 
 ITERS_72K, PAPER_BS, K80_HOURS = 72_000, 128, 31.5   # the paper, §4.5: 72k iterations at batch 128 took 31.5 h on a K80
 TILED_GALAXIES = 28_790                              # the paper's sample (Table 2), split 9:1
+N_GALAXIES = TILED_GALAXIES                          # the tiling in use (set by `main`)
+QUICK_GALAXIES = 2_000                               # --quick: a smaller tiling (the device-held crops are 173 KB each)
 
 
 def sync():
@@ -49,12 +60,12 @@ def time_steps(step, n, warmup):
     for _ in range(n): step()
     sync(); return (time.perf_counter() - t0) / n
 
-def bare_step(model, bs, dev, bf16=True, cl=True):
+def bare_step(model, bs, dev, bf16=True, cl=True, fused=None):
     "A closure doing one training step of `model` on a fixed random batch with the project's Nesterov SGD (bf16 on CUDA only)."
     from galaxy_fastai.train import nesterov_sgd
     mf = torch.channels_last if cl else torch.contiguous_format
     model = model.to(dev).to(memory_format=mf).train()
-    opt = nesterov_sgd(list(model.parameters()), lr=0.01).opt
+    opt = nesterov_sgd(list(model.parameters()), lr=0.01, fused=fused).opt
     x = torch.randn(bs, 3, 64, 64, device=dev).contiguous(memory_format=mf); y = torch.randint(0, 5, (bs,), device=dev)
     loss_fn = nn.CrossEntropyLoss()
     def fwd_bwd():
@@ -69,10 +80,22 @@ def stage_model(dev, n, warmup, bs=PAPER_BS, big=(512, 2048)):
     out = []
     torch.manual_seed(0)
     macs = count_macs(GalaxyResNet())
-    for name, bf16, cl in (('model', True, True), ('model-fp32', False, False)):
-        step, *_ = bare_step(GalaxyResNet(), bs, dev, bf16, cl)
-        s = time_steps(step, n, warmup)
-        out.append(row(name, bs / s, bs=bs, note='bf16 autocast, channels_last' if bf16 else 'fp32, NCHW'))
+    from galaxy_fastai.resnet import PreActBottleneck
+    pool_shortcut = PreActBottleneck.shortcut
+    def slice_shortcut(self, x, a):   # the shortcut before the pool: x[..., ::2, ::2], whose gradient comes back NCHW
+        if self.proj is not None: return self.proj(a)
+        return x[..., ::self.stride, ::self.stride] if self.stride > 1 else x
+    variants = (('model', True, True, None, pool_shortcut, 'bf16 autocast, channels_last, fused SGD'),
+                ('model-fp32', False, False, None, pool_shortcut, 'fp32, NCHW'),
+                ('model-foreach', True, True, False, pool_shortcut, 'bf16, channels_last, foreach SGD (not fused)'),
+                ('model-slice', True, True, None, slice_shortcut, 'bf16, channels_last, fused SGD, sliced shortcut (NCHW gradients)'))
+    for name, bf16, cl, fused, shortcut, note in variants:
+        PreActBottleneck.shortcut = shortcut
+        try:
+            step, *_ = bare_step(GalaxyResNet(), bs, dev, bf16, cl, fused)
+            s = time_steps(step, n, warmup)
+        finally: PreActBottleneck.shortcut = pool_shortcut
+        out.append(row(name, bs / s, bs=bs, note=note))
     # the arithmetic floor: forward + backward ≈ 3 × forward, 2 FLOPs per MAC
     out[0]['train_tflops_achieved'] = round(6 * macs * out[0]['images_per_s'] / 1e12, 2)
     out[0]['gmacs_per_image'] = round(macs / 1e9, 3)
@@ -125,8 +148,18 @@ class Tiled:
     def __init__(self, cache, ids): self.cache, self.ids = cache, list(ids)
     def __getitem__(self, gid): return self.cache[self.ids[int(gid) % len(self.ids)]]
 
-def tiled_dls(n_mock, bs, workers, dev, pin:bool|None=None):
-    "`source_dls` (the loaders of `galaxy_dls`) over mock crops tiled to 28,790 galaxies; `pin`: pin host memory (default: as `galaxy_dls`)."
+def tiled_device_crops(cache, ids, n:int, dev):
+    "A `DeviceCrops` of `n` galaxies whose GalaxyID i (row i) holds the crop of galaxy ids[i % len(ids)] of `cache`, built on `dev`."
+    from galaxy_fastai.data import DeviceCrops
+    store = DeviceCrops.__new__(DeviceCrops)
+    store.cache, store.device, store.side, store.skipped = cache, torch.device(dev), cache.side, cache.skipped
+    rows = torch.tensor([cache.rows[int(g)] for g in ids])
+    store.images = torch.from_numpy(np.asarray(cache.images)).to(dev)[rows[torch.arange(n) % len(rows)].to(dev)]
+    store.row = lambda gid: int(gid)
+    return store
+
+def tiled_dls(n_mock, bs, workers, dev, pin:bool|None=None, device_source:bool=False, n:int=TILED_GALAXIES):
+    "`source_dls` (the loaders of `galaxy_dls`) over mock crops tiled to `n` galaxies; `pin`: pin host memory (default: as `galaxy_dls`); `device_source`: crops held on `dev`."
     from galaxy_fastai.data import galaxy_cache, source_dls
     from galaxy_fastai.mock import mock_data
     from galaxy_fastai.selection import make_split, read_manifest, CLASS_NAMES
@@ -134,22 +167,35 @@ def tiled_dls(n_mock, bs, workers, dev, pin:bool|None=None):
     man = read_manifest(make_split(root, Path(tempfile.mkdtemp())/'split.csv'))
     cache = galaxy_cache(root, man.GalaxyID, progress=False)
     ids, labels = man.GalaxyID.astype(int).tolist(), man.label.astype(int).tolist()
-    n_test = TILED_GALAXIES // 10
-    return source_dls(Tiled(cache, ids), range(TILED_GALAXIES), {i: labels[i % len(ids)] for i in range(TILED_GALAXIES)},
-                      CLASS_NAMES, [range(n_test, TILED_GALAXIES), range(n_test)], bs=bs, num_workers=workers, device=dev,
+    n_test = n // 10
+    src = tiled_device_crops(cache, ids, n, dev) if device_source else Tiled(cache, ids)
+    return source_dls(src, range(n), {i: labels[i % len(ids)] for i in range(n)},
+                      CLASS_NAMES, [range(n_test, n), range(n_test)], bs=bs, num_workers=workers, device=dev,
                       pin_memory=pin)
 
 def stage_tfms(dev, n, warmup, n_mock, bs=PAPER_BS):
-    dls = tiled_dls(n_mock, bs, 0, dev)
+    dls = tiled_dls(n_mock, bs, 0, dev, n=N_GALAXIES)
     b = dls.train.create_batch([dls.train.dataset[i] for i in range(bs)])
     b = tuple(t.to(dev) for t in b)
     sec = time_steps(lambda: dls.train.after_batch(b), n, warmup)
     return [row('tfms', bs / sec, bs=bs, note='batch transforms alone on a device batch of uint8 240×240 crops')]
 
-def worker_spec(spec:str) -> tuple:
-    "'8' → (8 workers, pinning as `galaxy_dls`, no prefetch); suffixes: 'p' pinned, 'u' unpinned, 'f' `PrefetchBatches` (learner only)."
-    w = int(spec.rstrip('puf'))
-    return w, (True if 'p' in spec else False if 'u' in spec else None), 'f' in spec
+def worker_spec(spec:str) -> dict:
+    "'8' → 8 workers, pinning as `galaxy_dls`; 'D' → crops held on the device, no workers; suffixes: 'p' pinned, 'u' unpinned, 'f' `PrefetchBatches`, 'g' `CudaGraphModel`."
+    core = spec.rstrip('pufg')
+    return dict(workers=0 if core == 'D' else int(core), pin=True if 'p' in spec else False if 'u' in spec else None,
+                prefetch='f' in spec, device_source=core == 'D', graph='g' in spec)
+
+def spec_dls(n_mock, bs, spec, dev):
+    "The tiled loaders that worker spec `spec` describes."
+    w = worker_spec(spec)
+    return tiled_dls(n_mock, bs, w['workers'], dev, w['pin'], w['device_source'], N_GALAXIES)
+
+def spec_cbs(spec) -> list:
+    "The training callbacks that worker spec `spec` asks for."
+    from galaxy_fastai.train import CudaGraphModel, PrefetchBatches
+    w = worker_spec(spec)
+    return ([PrefetchBatches()] if w['prefetch'] else []) + ([CudaGraphModel()] if w['graph'] else [])
 
 def time_loader(dl, n, warmup):
     "Seconds per batch of `dl` over up to `n` batches after `warmup` (within one epoch)."
@@ -166,8 +212,8 @@ def stage_loader(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
     from fastai.data.core import Pipeline
     out = []
     for spec in workers:
-        w, pin, prefetch = worker_spec(spec)
-        dl = tiled_dls(n_mock, bs, w, dev, pin).train
+        w = worker_spec(spec)['workers']
+        dl = spec_dls(n_mock, bs, spec, dev).train
         out.append(row(f'loader {spec}w', bs / time_loader(dl, n, warmup), bs=bs, workers=w,
                        note='items + collate + transfer + batch transforms, no model'))
         raw = dl.new(after_batch=Pipeline([]), device=None)
@@ -193,12 +239,12 @@ def stage_split(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
             sync(); self.prev = time.perf_counter(); self.steps.append(self.prev - self.t0)
     out = []
     for spec in workers:
-        w, pin, prefetch = worker_spec(spec)
+        w = worker_spec(spec)['workers']
         torch.manual_seed(0)
-        learn = schedule_learner(tiled_dls(n_mock, bs, w, dev, pin), GalaxyResNet(), PAPER_SCHEDULE)
+        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), GalaxyResNet(), PAPER_SCHEDULE)
         cb = Split()
         with learn.no_logging(), learn.no_bar():
-            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=min(n, 150) + warmup, milestones=()), cbs=[cb])
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=min(n, 150) + warmup, milestones=()), cbs=[cb] + spec_cbs(spec))
         wait, step = 1000 * np.median(cb.waits[warmup:]), 1000 * np.median(cb.steps[warmup:])
         out.append(row(f'split {spec}w', bs / (wait + step) * 1000, bs=bs, workers=w, wait_ms=round(wait, 2), step_ms=round(step, 2),
                        note='synchronised: median wait for batch (fetch+transfer+tfms) and step (fwd+bwd+SGD+callbacks)'))
@@ -207,29 +253,119 @@ def stage_split(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
 def stage_learner(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
     from fastai.callback.fp16 import MixedPrecision
     from galaxy_fastai.resnet import GalaxyResNet
-    from galaxy_fastai.train import PAPER_SCHEDULE, PrefetchBatches, schedule_learner, train_throughput
+    from galaxy_fastai.train import PAPER_SCHEDULE, schedule_learner, train_throughput
     out = []
     for spec in workers:
-        w, pin, prefetch = worker_spec(spec)
+        w = worker_spec(spec)['workers']
         torch.manual_seed(0)
-        learn = schedule_learner(tiled_dls(n_mock, bs, w, dev, pin), GalaxyResNet(), PAPER_SCHEDULE)
+        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), GalaxyResNet(), PAPER_SCHEDULE)
         fast = any(isinstance(c, MixedPrecision) for c in learn.cbs)
-        r = train_throughput(learn, n_iters=n, warmup=warmup, cbs=[PrefetchBatches()] if prefetch else None)
+        r = train_throughput(learn, n_iters=n, warmup=warmup, cbs=spec_cbs(spec))
         out.append(row(f'learner {spec}w', r['images_per_s'], bs=bs, workers=w, bf16_channels_last=fast,
                        note='fastai Learner + fit_schedule, the real training loop'))
     return out
+
+def stage_check(dev, n_mock, bs=PAPER_BS, iters=40):
+    "`CudaGraphModel` against the ordinary step: one seeded run (no dropout), eager twice and graphed once; relative weight differences."
+    if dev.type != 'cuda': return [dict(stage='check', note='needs CUDA')]
+    from galaxy_fastai.resnet import GalaxyResNet
+    from dataclasses import replace
+    from galaxy_fastai.train import PAPER_SCHEDULE, CudaGraphModel, fit_schedule, schedule_learner, seed_everything
+    dls = tiled_dls(n_mock, bs, 0, dev, None, True, N_GALAXIES)
+    def run(graph):
+        seed_everything(0, dls, reproducible=False)
+        learn = schedule_learner(dls, GalaxyResNet(p_drop=0.), PAPER_SCHEDULE)
+        t0 = time.perf_counter()
+        with learn.no_logging(), learn.no_bar():
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=[CudaGraphModel()] if graph else None)
+        sync()
+        w = torch.cat([p.detach().float().flatten() for p in learn.model.parameters()])
+        return w, float(learn.recorder.losses[-1]), time.perf_counter() - t0, 'forward' in learn.model.__dict__
+    (e1, l1, t1, _), (e2, l2, t2, _), (g, lg, tg, left) = run(False), run(False), run(True)
+    rel = lambda a, b: float((a - b).norm() / b.norm())
+    return [dict(stage='check', iters=iters, eager_vs_eager=rel(e2, e1), graph_vs_eager=rel(g, e1),
+                 smooth_loss_eager=(round(l1, 4), round(l2, 4)), smooth_loss_graph=round(lg, 4), fit_s=(round(t1, 1), round(t2, 1), round(tg, 1)),
+                 forward_restored=not left, note='relative L2 weight difference after the run; eager-vs-eager is the noise of non-deterministic kernels')]
+
+def stage_run(dev, n_mock, specs, bs=PAPER_BS, epochs=5):
+    "Whole epochs of the real loop, validation passes included, timed by the wall clock: the plainest projection of 72k iterations."
+    from dataclasses import replace
+    from galaxy_fastai.resnet import GalaxyResNet
+    from galaxy_fastai.train import PAPER_SCHEDULE, fit_schedule, schedule_learner
+    out = []
+    for spec in specs:
+        torch.manual_seed(0)
+        dls = spec_dls(n_mock, bs, spec, dev)
+        learn = schedule_learner(dls, GalaxyResNet(), PAPER_SCHEDULE)
+        iters = epochs * len(dls.train)
+        sync(); t0 = time.perf_counter()
+        with learn.no_logging(), learn.no_bar():
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=spec_cbs(spec))
+        sync(); wall = time.perf_counter() - t0
+        out.append(row(f'run {spec} {epochs}ep', iters * bs / wall, bs=bs, iters=iters, wall_s=round(wall, 1), valid_passes=len(learn.recorder.values),
+                       note=f'{epochs} epochs of fit_schedule, first step and validation included'))
+    return out
+
+def stage_syncs(dev, n_mock, specs, bs=PAPER_BS, iters=30):
+    "Where the real loop makes the host wait for the GPU: `torch.cuda.set_sync_debug_mode('warn')` over `iters` steps, by call site."
+    if dev.type != 'cuda': return [dict(stage='syncs', note='needs CUDA')]
+    from collections import Counter
+    from dataclasses import replace
+    from galaxy_fastai.resnet import GalaxyResNet
+    from galaxy_fastai.train import PAPER_SCHEDULE, fit_schedule, schedule_learner
+    out = []
+    for spec in specs:
+        torch.manual_seed(0)
+        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), GalaxyResNet(), PAPER_SCHEDULE)
+        with learn.no_logging(), learn.no_bar():
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=3, milestones=()), cbs=spec_cbs(spec))   # warm-up: cudnn, caches
+            with warnings.catch_warnings(record=True) as ws:
+                warnings.simplefilter('always')
+                torch.cuda.set_sync_debug_mode('warn')
+                try: fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=spec_cbs(spec))
+                finally: torch.cuda.set_sync_debug_mode(0)
+        sites = Counter(f'{Path(w.filename).name}:{w.lineno}' for w in ws if 'ynchroniz' in str(w.message))
+        out.append(dict(stage=f'syncs {spec}', iters=iters, syncs_per_iter=round(sum(sites.values()) / iters, 2),
+                        sites=dict(sites.most_common(12)), note='host waits for the GPU, by Python call site, over the run'))
+    return out
+
+def stage_profile(dev, bs=PAPER_BS, n=10, top=30):
+    "The eager bf16 step under `torch.profiler`: its heaviest GPU operations and the GPU's busy time per step."
+    if dev.type != 'cuda': return [dict(stage='profile', note='needs CUDA')]
+    from torch.profiler import ProfilerActivity, profile
+    from galaxy_fastai.resnet import GalaxyResNet
+    torch.manual_seed(0)
+    step, *_ = bare_step(GalaxyResNet(), bs, dev)
+    for _ in range(10): step()
+    sync(); t0 = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(n): step()
+        sync()
+    wall = (time.perf_counter() - t0) / n
+    ka = prof.key_averages()
+    dt = lambda e: getattr(e, 'self_device_time_total', None) or getattr(e, 'self_cuda_time_total', 0)
+    busy = sum(dt(e) for e in ka) / n / 1e3
+    heavy = sorted(ka, key=dt, reverse=True)[:top]
+    ops = [dict(op=e.key[:90], ms_per_step=round(dt(e) / n / 1e3, 3), calls_per_step=e.count // n) for e in heavy if dt(e) > 0]
+    sort = 'self_device_time_total' if hasattr(ka[0], 'self_device_time_total') else 'self_cuda_time_total'
+    print(ka.table(sort_by=sort, row_limit=top), flush=True)
+    return [dict(stage='profile', ms_per_step_wall=round(wall * 1e3, 2), gpu_busy_ms_per_step=round(busy, 2), ops=ops,
+                 note='self GPU time of each operation per step (profiler on: slower than the model row)')]
 
 
 @call_parse
 def main(out:str=None,            # folder for gpu_bench.json
          quick:bool=False,        # a few steps of each stage: a smoke test (runs on a CPU too)
          n_mock:int=1024,         # mock galaxies to generate and tile
-         workers:str='8,14',      # DataLoader workers for the loader, learner and split stages; suffixes p/u: pinned/unpinned, f: prefetch
-         stages:str='model,graph,tfms,loader,learner,split,baselines,compile',
-         budget_s:float=420.):    # skip the stages not started after this many seconds
+         workers:str='8,D,Dg',    # loaders for the loader, learner and split stages: N workers or D (crops on the device); suffixes p/u: pinned/unpinned, f: prefetch, g: CUDA graph
+         stages:str='model,graph,profile,tfms,loader,learner,split,check,syncs,baselines,compile',
+         budget_s:float=420.,     # skip the stages not started after this many seconds
+         run_epochs:str='5'):     # epochs of each `run` row, comma-separated (several: the per-epoch cost from the slope)
     t_start = time.perf_counter()
+    global N_GALAXIES
     dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     n, warmup = (3, 1) if quick else (200, 20)
+    N_GALAXIES = QUICK_GALAXIES if quick else TILED_GALAXIES
     bs, big = (8, (16,)) if quick else (PAPER_BS, (512, 2048))
     ws = workers.split(',')
     info = dict(torch=torch.__version__, device=torch.cuda.get_device_name() if dev.type == 'cuda' else 'cpu',
@@ -242,7 +378,10 @@ def main(out:str=None,            # folder for gpu_bench.json
                 tfms=lambda: stage_tfms(dev, n, warmup, n_mock, bs),
                 loader=lambda: stage_loader(dev, n, warmup, n_mock, ws, bs),
                 learner=lambda: stage_learner(dev, n, warmup, n_mock, ws, bs),
-                split=lambda: stage_split(dev, n, warmup, n_mock, ws, bs))
+                split=lambda: stage_split(dev, n, warmup, n_mock, ws, bs),
+                check=lambda: stage_check(dev, n_mock, bs), profile=lambda: stage_profile(dev, bs),
+                run=lambda: [r for e in run_epochs.split(',') for r in stage_run(dev, n_mock, ws, bs, int(e))],
+                syncs=lambda: stage_syncs(dev, n_mock, [w for w in ws if w.startswith('D')] or ws[:1], bs))
     rows = []
     for name in stages.split(','):
         el = time.perf_counter() - t_start
