@@ -479,8 +479,13 @@ class DeviceCrops:
     "The crops of a `GalaxyCache` copied once into one uint8 tensor on `device`, indexed by row; a GalaxyID still gives its host copy."
     def __init__(self, cache:GalaxyCache, device=None):
         self.cache, self.device = cache, torch.device(device if device is not None else default_device())
-        self.images = torch.from_numpy(np.asarray(cache.images)).to(self.device)
-        self.side, self.skipped = cache.side, cache.skipped
+        self.side, self.skipped, self._images = cache.side, cache.skipped, None
+        self.images   # copied now, not at the first batch
+    @property
+    def images(self) -> torch.Tensor:
+        "All crops on `device`, N×3×side×side uint8, copied from the cache on first use (again after unpickling)."
+        if self._images is None: self._images = torch.from_numpy(np.asarray(self.cache.images)).to(self.device)
+        return self._images
     def row(self, galaxy_id) -> int:
         "The row of `galaxy_id` in `images` (a `KeyError` naming the cache if it is not there)."
         if int(galaxy_id) not in self.cache: self.cache[galaxy_id]   # raises the cache's own error, with the reason it was skipped
@@ -489,7 +494,7 @@ class DeviceCrops:
     def __len__(self): return len(self.cache)
     def __contains__(self, galaxy_id): return galaxy_id in self.cache
     def __deepcopy__(self, memo): return self   # shared and read-only: a copied pipeline (`test_dl_at`) must not copy gigabytes
-    def __getstate__(self): raise TypeError('DeviceCrops cannot be sent to DataLoader workers: use num_workers=0 (items are row numbers)')
+    def __getstate__(self): return {**self.__dict__, '_images': None}   # a pickle (`learn.export`) holds the cache's path, not the crops
     def __repr__(self): return f'DeviceCrops({len(self)} images {self.side}×{self.side} on {self.device}, from {self.cache.path})'
 
 class GalaxyRowItem(ItemTransform):

@@ -154,7 +154,7 @@ def tiled_device_crops(cache, ids, n:int, dev):
     store = DeviceCrops.__new__(DeviceCrops)
     store.cache, store.device, store.side, store.skipped = cache, torch.device(dev), cache.side, cache.skipped
     rows = torch.tensor([cache.rows[int(g)] for g in ids])
-    store.images = torch.from_numpy(np.asarray(cache.images)).to(dev)[rows[torch.arange(n) % len(rows)].to(dev)]
+    store._images = torch.from_numpy(np.asarray(cache.images)).to(dev)[rows[torch.arange(n) % len(rows)].to(dev)]
     store.row = lambda gid: int(gid)
     return store
 
