@@ -497,18 +497,12 @@ class DeviceCrops:
     def __getstate__(self): return {**self.__dict__, '_images': None}   # a pickle (`learn.export`) holds the cache's path, not the crops
     def __repr__(self): return f'DeviceCrops({len(self)} images {self.side}×{self.side} on {self.device}, from {self.cache.path})'
 
-class GalaxyRowItem(ItemTransform):
-    "GalaxyID → (its row in the `DeviceCrops` store as `CropRows`, `TensorCategory` label): the per-item work of the device-resident loaders."
-    def __init__(self, store:DeviceCrops, labels:dict, vocab):
-        super().__init__()
-        self.source, self.vocab = store, list(vocab)
-        self.labels = {int(k): int(v) for k, v in labels.items()}
-        self._targets = [TensorCategory(i) for i in range(len(self.vocab))]
+class GalaxyRowItem(GalaxyItem):
+    "`GalaxyItem` for a `DeviceCrops` store: GalaxyID → (its row in the store as `CropRows`, `TensorCategory` label)."
     def encodes(self, galaxy_id):
         gid = int(galaxy_id)
         if gid not in self.labels: raise KeyError(f'GalaxyID {gid} is not in the manifest these DataLoaders were built from')
         return CropRows(self.source.row(gid)), self._targets[self.labels[gid]]
-    def decodes(self, b): return b[0], Category(self.vocab[int(b[1])])
 
 class GatherCrops(Transform):
     "The first batch transform of the device-resident loaders: `CropRows` → the uint8 crops of those rows, read on the store's device."

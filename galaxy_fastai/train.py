@@ -317,8 +317,10 @@ class LossOnDevice(Callback):
     def after_epoch(self): self._to_host()
     def after_fit(self): self._to_host()
     def _to_host(self):
-        rec = self.learn.recorder
-        rec.losses = [l.cpu() if isinstance(l, torch.Tensor) and l.device.type != 'cpu' else l for l in rec.losses]
+        "Move the losses recorded on the device since the last call (the tail of the list) to the host in one copy."
+        losses, i = self.learn.recorder.losses, len(self.learn.recorder.losses)
+        while i and isinstance(losses[i - 1], torch.Tensor) and losses[i - 1].device.type != 'cpu': i -= 1
+        if i < len(losses): losses[i:] = list(torch.stack(losses[i:]).cpu().unbind())
 
 # %% ../nbs/05_train.ipynb #470f678d
 def default_device_fast(device=None) -> bool:
