@@ -9,7 +9,8 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `model`: the paper's network's training step alone in plain PyTorch (the project's Nesterov SGD, fused on CUDA, bf16
   autocast, channels_last) on a GPU-resident batch: what the network costs, with Python and kernel-launch overhead;
   `model-foreach`: with PyTorch's default multi-tensor SGD instead; `model-slice`: with the strided shortcut as a slice,
-  as before 03_resnet used a pool (its gradient comes back in NCHW layout);
+  as before 03_resnet used a pool (its gradient comes back in NCHW layout); `model-subsample`: with the shortcut as
+  `Subsample` (below), a candidate whose backward avoids the slow channels_last `avg_pool2d` backward kernel;
 - `model-fp32`: the same step in fp32 and NCHW (what bf16 + channels_last buy);
 - `graph`: the bf16 step captured once as a CUDA graph and replayed (the step without Python or launch overhead);
 - `compile`: the bf16 step with `torch.compile` (default mode), compile time reported apart;
@@ -75,6 +76,29 @@ def bare_step(model, bs, dev, bf16=True, cl=True, fused=None):
         opt.zero_grad(set_to_none=True); fwd_bwd(); opt.step()
     return step, model, opt, fwd_bwd, x
 
+class Subsample(torch.autograd.Function):
+    "x[..., ::s, ::s] in x's memory format, whose backward is a zero fill and a strided copy (a candidate to replace the pooled shortcut)."
+    @staticmethod
+    def forward(ctx, x, s):
+        ctx.s, ctx.shape = s, x.shape
+        ctx.fmt = torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+        return x[..., ::s, ::s].contiguous(memory_format=ctx.fmt)
+    @staticmethod
+    def backward(ctx, g):
+        gx = torch.empty(ctx.shape, dtype=g.dtype, device=g.device, memory_format=ctx.fmt).zero_()
+        gx[..., ::ctx.s, ::ctx.s] = g
+        return gx, None
+
+def subsample_matches_pool(dev) -> bool:
+    "Whether `Subsample` gives the pooled shortcut's output and gradient exactly, on a channels_last bf16 tensor on `dev`."
+    import torch.nn.functional as F
+    x = torch.randn(4, 16, 9, 9, device=dev, dtype=torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    g = torch.randn(4, 16, 5, 5, device=dev, dtype=torch.bfloat16)
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = F.avg_pool2d(a, 1, 2), Subsample.apply(b, 2)
+    ya.backward(g); yb.backward(g)
+    return torch.equal(ya, yb) and torch.equal(a.grad, b.grad) and b.grad.is_contiguous(memory_format=torch.channels_last)
+
 def stage_model(dev, n, warmup, bs=PAPER_BS, big=(512, 2048)):
     from galaxy_fastai.resnet import GalaxyResNet, count_macs
     out = []
@@ -85,10 +109,15 @@ def stage_model(dev, n, warmup, bs=PAPER_BS, big=(512, 2048)):
     def slice_shortcut(self, x, a):   # the shortcut before the pool: x[..., ::2, ::2], whose gradient comes back NCHW
         if self.proj is not None: return self.proj(a)
         return x[..., ::self.stride, ::self.stride] if self.stride > 1 else x
+    def subsample_shortcut(self, x, a):   # the candidate: same values, a cheaper backward than channels_last avg_pool2d's
+        if self.proj is not None: return self.proj(a)
+        return Subsample.apply(x, self.stride) if self.stride > 1 else x
     variants = (('model', True, True, None, pool_shortcut, 'bf16 autocast, channels_last, fused SGD'),
                 ('model-fp32', False, False, None, pool_shortcut, 'fp32, NCHW'),
                 ('model-foreach', True, True, False, pool_shortcut, 'bf16, channels_last, foreach SGD (not fused)'),
-                ('model-slice', True, True, None, slice_shortcut, 'bf16, channels_last, fused SGD, sliced shortcut (NCHW gradients)'))
+                ('model-slice', True, True, None, slice_shortcut, 'bf16, channels_last, fused SGD, sliced shortcut (NCHW gradients)'),
+                ('model-subsample', True, True, None, subsample_shortcut,
+                 f'bf16, channels_last, fused SGD, Subsample shortcut (same as the pool: {subsample_matches_pool(dev)})'))
     for name, bf16, cl, fused, shortcut, note in variants:
         PreActBottleneck.shortcut = shortcut
         try:
@@ -319,14 +348,20 @@ def stage_syncs(dev, n_mock, specs, bs=PAPER_BS, iters=30):
         learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), GalaxyResNet(), PAPER_SCHEDULE)
         with learn.no_logging(), learn.no_bar():
             fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=3, milestones=()), cbs=spec_cbs(spec))   # warm-up: cudnn, caches
-            with warnings.catch_warnings(record=True) as ws:
-                warnings.simplefilter('always')
+            sites, stacks = Counter(), Counter()
+            def record(message, category, filename, lineno, file=None, line=None):
+                if 'ynchroniz' not in str(message): return
+                sites[f'{Path(filename).name}:{lineno}'] += 1
+                frames = [f for f in traceback.extract_stack()[:-1] if '/torch/' not in f.filename and 'warnings' not in f.filename]
+                stacks[' < '.join(f'{Path(f.filename).name}:{f.lineno} {f.name}' for f in reversed(frames[-5:]))] += 1
+            with warnings.catch_warnings():
+                warnings.simplefilter('always'); warnings.showwarning = record
                 torch.cuda.set_sync_debug_mode('warn')
                 try: fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=spec_cbs(spec))
                 finally: torch.cuda.set_sync_debug_mode(0)
-        sites = Counter(f'{Path(w.filename).name}:{w.lineno}' for w in ws if 'ynchroniz' in str(w.message))
         out.append(dict(stage=f'syncs {spec}', iters=iters, syncs_per_iter=round(sum(sites.values()) / iters, 2),
-                        sites=dict(sites.most_common(12)), note='host waits for the GPU, by Python call site, over the run'))
+                        sites=dict(sites.most_common(12)), stacks=dict(stacks.most_common(6)),
+                        note='host waits for the GPU, by call site (and the Python frames outside torch above it), over the run'))
     return out
 
 def stage_profile(dev, bs=PAPER_BS, n=10, top=30):
