@@ -180,12 +180,16 @@ class Tiled:
 def tiled_device_crops(cache, ids, n:int, dev):
     "A `DeviceCrops` of `n` galaxies whose GalaxyID i (row i) holds the crop of galaxy ids[i % len(ids)] of `cache`, built on `dev`."
     from galaxy_fastai.data import DeviceCrops
-    store = DeviceCrops.__new__(DeviceCrops)
-    store.cache, store.device, store.side, store.skipped = cache, torch.device(dev), cache.side, cache.skipped
-    rows = torch.tensor([cache.rows[int(g)] for g in ids])
-    store._images = torch.from_numpy(np.asarray(cache.images)).to(dev)[rows[torch.arange(n) % len(rows)].to(dev)]
-    store.row = lambda gid: int(gid)
-    return store
+    class TiledDeviceCrops(DeviceCrops):
+        def __init__(self):
+            self.tile = torch.tensor([cache.rows[int(g)] for g in ids])[torch.arange(n) % len(ids)]
+            super().__init__(cache, dev)
+        @property
+        def images(self):
+            if self._images is None: self._images = super().images[self.tile.to(self.device)]   # the small cache, then tiled on the device
+            return self._images
+        def row(self, galaxy_id): return int(galaxy_id)
+    return TiledDeviceCrops()
 
 def tiled_dls(n_mock, bs, workers, dev, pin:bool|None=None, device_source:bool=False, n:int=TILED_GALAXIES):
     "`source_dls` (the loaders of `galaxy_dls`) over mock crops tiled to `n` galaxies; `pin`: pin host memory (default: as `galaxy_dls`); `device_source`: crops held on `dev`."
