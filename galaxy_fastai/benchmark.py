@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import matplotlib.pyplot as plt
 import torch.nn.functional as F
 from torch import nn
 from sklearn.utils.class_weight import compute_class_weight
@@ -24,9 +25,9 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import TensorImage
 from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage.dihedral`)
 
-from .selection import gz2_subset, make_split, read_manifest, SPLIT_SEED
+from .selection import gz2_subset, make_split, read_manifest, image_path, SPLIT_SEED
 from .data import (TEST_SCALES, AUTHORS_TEST_SCALE, PAPER_JITTER, AUTHORS_JITTER, SURVIVING_JITTER, galaxy_dls, labels_of,
-                                manifest_class_names, predict_multiscale)
+                                manifest_class_names, predict_multiscale, read_centre, CACHE_SIDE)
 from .baselines import get_model
 from .train import (PAPER_SCHEDULE, Schedule, IterationBudget, scaled, schedule_learner, fit_schedule,
                                  seed_everything)
@@ -40,8 +41,9 @@ __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGE
            'ABLATION_IMAGES', 'VARIANTS', 'RESULT_FILE', 'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER',
            'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights', 'OneCycleIters', 'DihedralTTA',
            'ValidTimer', 'paper_recipe', 'improved_recipe', 'fit_improved', 'run_name', 'headline', 'load_probs',
-           'run_case', 'seed_runs_summary', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
-           'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
+           'run_case', 'seed_runs_summary', 'cut_margins', 'persistent_errors', 'plot_galaxies', 'plan',
+           'results_table', 'collect_tables', 'benchmark_split', 'predict_survey', 'best_run', 'run_benchmark',
+           'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -257,6 +259,53 @@ def seed_runs_summary(run_dirs:dict, class_names) -> tuple:
     rows['ensemble'] = headline(y, {q: np.mean([p[q] for _, p in loaded.values()], 0) for q in keys}, class_names)
     proto = ten_run_summary([multiscale_accuracy(y, p, len(class_names)) for _, p in loaded.values()])
     return pd.DataFrame(rows).T, proto
+
+# %% ../nbs/09_benchmark.ipynb #679c8909
+def cut_margins(votes:pd.DataFrame, labels, thresholds:dict) -> np.ndarray:
+    "How far inside its own class's Table 1 cuts each galaxy lies: the smallest (vote fraction − threshold) over them, ≥ 0 when it passes them all."
+    y = np.asarray(labels, dtype=int)
+    if y.ndim != 1 or len(y) != len(votes): raise ValueError(f'{len(votes)} vote rows but labels of shape {y.shape}')
+    bad = np.flatnonzero(~np.isin(y, list(thresholds)))
+    if len(bad): raise ValueError(f'labels[{bad[0]}] = {y[bad[0]]} is not a class of `thresholds` {sorted(thresholds)}')
+    missing = sorted({col for c in np.unique(y) for col, _ in thresholds[c]} - set(votes.columns))
+    if missing: raise KeyError(f'the vote table has no column {missing[0]!r}, needed by the cuts of the classes present')
+    margin = np.full(len(y), np.nan)
+    for c in np.unique(y):
+        rows = y == c
+        margin[rows] = np.min([votes[col].to_numpy(float)[rows] - t for col, t in thresholds[c]], axis=0)
+    return margin
+
+# %% ../nbs/09_benchmark.ipynb #5d43709e
+def persistent_errors(run_dirs:dict, manifest:pd.DataFrame, votes:pd.DataFrame, thresholds:dict) -> pd.DataFrame:
+    "Per test galaxy of runs that differ only in seed ({label: run folder}): true class, the runs' ensemble prediction, how many runs got it wrong, its `cut_margins`."
+    if not run_dirs: raise ValueError('persistent_errors needs at least one run folder')
+    test = manifest[manifest.split == 'test'].reset_index(drop=True)
+    y_test, preds = test.label.to_numpy(), []
+    for name, d in run_dirs.items():
+        y, probs = load_probs(d)
+        if not np.array_equal(y, y_test):
+            raise ValueError(f"run '{name}' ({d}) was not scored on this manifest's {len(test)} test galaxies in manifest order")
+        preds.append(probs['mean'])
+    by_id = votes.set_index('GalaxyID')
+    absent = test.GalaxyID[~test.GalaxyID.isin(by_id.index)]
+    if len(absent): raise KeyError(f'{len(absent)} test galaxies have no row in the vote table, e.g. GalaxyID {absent.iloc[0]}')
+    return pd.DataFrame(dict(GalaxyID=test.GalaxyID, label=y_test, pred=np.mean(preds, 0).argmax(1),
+                             runs_wrong=sum((p.argmax(1) != y_test).astype(int) for p in preds),
+                             margin=cut_margins(by_id.loc[test.GalaxyID].reset_index(drop=True), y_test, thresholds)))
+
+# %% ../nbs/09_benchmark.ipynb #f91b3d24
+def plot_galaxies(root, ids, titles=None, ncols:int=6, side:int=CACHE_SIDE, size:float=1.3, suptitle:str=''):
+    "The central `side`×`side` pixels of each GalaxyID's JPEG under `root` (what the S and Q crops are cut from), `ncols` to a row."
+    ids = list(ids); titles = list(titles) if titles is not None else [str(g) for g in ids]
+    if len(titles) != len(ids): raise ValueError(f'{len(ids)} galaxies but {len(titles)} titles')
+    nrows = max(1, math.ceil(len(ids) / ncols))
+    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.4) + (0.3 if suptitle else 0)), squeeze=False, dpi=80)
+    for ax in axs.flat: ax.axis('off')
+    for ax, gid, t in zip(axs.flat, ids, titles):
+        ax.imshow(read_centre(image_path(root, gid), side).transpose(1, 2, 0)); ax.set_title(t, fontsize=6)
+    if suptitle: fig.suptitle(suptitle, fontsize=8)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/09_benchmark.ipynb #6c1e0809
 def plan(paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES, baselines=BASELINES, paper_net:str|None=PAPER_NET,
