@@ -463,13 +463,17 @@ class GalaxyDL(TfmdDL):
     def __iter__(self):
         "fastai's `DataLoader.__iter__`, except that a pinned batch goes to the device with `non_blocking=True`."
         self.randomize(); self.before_iter()
-        self._DataLoader__idxs = self.get_idxs()   # fastai's private name for the epoch's order, read by `sample`
+        self.epoch_idxs = self._DataLoader__idxs = self.get_idxs()   # the epoch's order; fastai's private name is read by `sample`
         for b in _loaders[self.fake_l.num_workers == 0](self.fake_l):
             if self.pin_memory and type(b) == list: b = tuple(b)
             if self.device is not None: b = to_device(b, self.device, non_blocking=self.pin_memory)
             yield self.after_batch(b)
         self.after_iter()
         if hasattr(self, 'it'): del self.it
+    def batch_items(self, i:int) -> list:
+        "The dataset items (GalaxyIDs) of batch `i` of the epoch being iterated, in the batch's order."
+        if not hasattr(self, 'epoch_idxs'): raise RuntimeError('batch_items is only known while (or after) the loader is iterated')
+        return [self.dataset.items[j] for j in self.epoch_idxs[i * self.bs:(i + 1) * self.bs]]
 
 # %% ../nbs/02_data.ipynb #5f8dd47b
 class CropRows(TensorBase):
