@@ -25,7 +25,7 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import TensorImage
 from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage.dihedral`)
 
-from .selection import gz2_subset, make_split, read_manifest, image_path, SPLIT_SEED
+from .selection import gz2_subset, make_split, read_manifest, read_solutions, solutions_csv, image_path, SPLIT_SEED
 from .data import (TEST_SCALES, AUTHORS_TEST_SCALE, PAPER_JITTER, AUTHORS_JITTER, SURVIVING_JITTER, galaxy_dls, labels_of,
                                 manifest_class_names, predict_multiscale, read_centre, CACHE_SIDE)
 from .baselines import get_model
@@ -38,12 +38,12 @@ from .cli import WEIGHTS_FILE, write_run_info
 # %% auto #0
 __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
            'PAPER_LRS', 'JITTERS', 'IMPROVED', 'IMPROVED_LRS', 'RECIPES', 'ABLATIONS', 'ABLATION_MODEL',
-           'ABLATION_IMAGES', 'VARIANTS', 'RESULT_FILE', 'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER',
-           'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights', 'OneCycleIters', 'DihedralTTA',
-           'ValidTimer', 'paper_recipe', 'improved_recipe', 'fit_improved', 'run_name', 'headline', 'load_probs',
-           'run_case', 'seed_runs_summary', 'cut_margins', 'persistent_errors', 'plot_galaxies', 'plan',
-           'results_table', 'collect_tables', 'benchmark_split', 'predict_survey', 'best_run', 'run_benchmark',
-           'galaxy_benchmark']
+           'ABLATION_IMAGES', 'VARIANTS', 'VOTE_SHARE_COLUMNS', 'RESULT_FILE', 'SPLIT_FILE', 'SPLIT_SEED_FILE',
+           'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights', 'OneCycleIters',
+           'DihedralTTA', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe', 'improved_recipe',
+           'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary', 'cut_margins',
+           'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
+           'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -74,16 +74,17 @@ PAPER_LRS = {'galaxy_resnet': 0.1, 'dieleman': 0.01, 'simple_cnn': 0.01}
 JITTERS = dict(paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_JITTER, none=None)
 "Colour jitters of `02_data` by name: the paper recipe uses §4.2's ('paper')."
 
-IMPROVED = dict(lr_max=3e-3, pct_start=0.25, label_smoothing=0.1, class_weight_power=0.5, tta=True, jitter='surviving')
-"The improved recipe: Adam with a one-cycle schedule, label smoothing, square-root balanced class weights, jitter that whitening keeps, dihedral TTA."
+IMPROVED = dict(lr_max=3e-3, pct_start=0.25, label_smoothing=0.1, class_weight_power=0.5, tta=True, jitter='surviving', vote_smoothing=0.)
+"The improved recipe: Adam with a one-cycle schedule, label smoothing, square-root balanced class weights, jitter that whitening keeps, dihedral TTA (vote smoothing off)."
 
 IMPROVED_LRS = {'dieleman': 1e-3, 'simple_cnn': 1e-3}
 "Peak learning rate of the improved recipe for the BatchNorm-free CNNs; the BatchNorm networks use `IMPROVED['lr_max']`."
 
 RECIPES = ('paper', 'improved')
 
-ABLATIONS = {'base': {}, 'lr1e-2': dict(lr_max=1e-2), 'cw1': dict(class_weight_power=1.), 'nojitter': dict(jitter='none')}
-"One-change variations of the improved recipe, each trained on `ABLATION_MODEL` for `ABLATION_IMAGES` ('base' changes nothing)."
+ABLATIONS = {'base': {}, 'lr1e-2': dict(lr_max=1e-2), 'cw1': dict(class_weight_power=1.), 'nojitter': dict(jitter='none'),
+             'votes': dict(vote_smoothing=0.5, label_smoothing=0.)}
+"One-change variations of the improved recipe, each trained on `ABLATION_MODEL` for `ABLATION_IMAGES` ('base' changes nothing; 'votes' replaces label smoothing by vote smoothing)."
 
 ABLATION_MODEL, ABLATION_IMAGES = 'galaxy_resnet_k0.25_n1', 624 * LONG_BS
 "The network and budget of the ablations: the shrunk paper network, 39,936 images (18 passes, about 6 minutes each here)."
@@ -134,6 +135,41 @@ class DihedralTTA(nn.Module):
         p = torch.stack([F.softmax(self.model(x.dihedral(k)).float(), 1) for k in self.views]).mean(0)
         return p.clamp_min(1e-12).log()
 
+# %% ../nbs/09_benchmark.ipynb #5236c9bc
+VOTE_SHARE_COLUMNS = ('Class7.1', 'Class7.2', 'Class7.3', 'Class2.1', 'Class2.2')
+"Per class 0–4, the Kaggle column of the decision tree's last answer for it (round, in between, cigar; edge-on, not edge-on): cumulative vote fractions."
+
+def vote_shares(votes:pd.DataFrame, columns=VOTE_SHARE_COLUMNS) -> pd.DataFrame:
+    "Each galaxy's votes over the classes (`columns`, normalised to sum to 1), indexed by GalaxyID: Table 1's labels before the cuts."
+    missing = [c for c in ('GalaxyID', *columns) if c not in votes.columns]
+    if missing: raise KeyError(f'the vote table has no column {missing[0]!r}')
+    v = votes.set_index('GalaxyID')[list(columns)].astype(float)
+    total = v.sum(axis=1)
+    if (total <= 0).any(): raise ValueError(f'GalaxyID {total.index[total <= 0][0]} has no votes in {list(columns)}: no shares to smooth with')
+    return v.div(total, axis=0)
+
+# %% ../nbs/09_benchmark.ipynb #788e9563
+class VoteSmoothing(Callback):
+    "Train on (1 − `alpha`) × one-hot label + `alpha` × each galaxy's `vote_shares` row (`shares`); validation keeps the hard labels."
+    order = 5
+    def __init__(self, shares:pd.DataFrame, alpha:float=0.5):
+        if not 0 < alpha <= 1: raise ValueError(f'alpha must be in (0, 1], not {alpha}')
+        self.shares, self.alpha = shares, alpha
+    def before_fit(self):
+        train = self.dls.train
+        if not hasattr(train, 'batch_items'): raise TypeError(f'VoteSmoothing needs loaders that name the galaxies of each batch (galaxy_dls), not {type(train).__name__}')
+        if self.shares.shape[1] != len(self.dls.vocab): raise ValueError(f'{self.shares.shape[1]} vote-share columns for {len(self.dls.vocab)} classes')
+        absent = [g for g in train.dataset.items if int(g) not in self.shares.index]
+        if absent: raise KeyError(f'{len(absent)} training galaxies have no vote shares, e.g. GalaxyID {absent[0]}')
+        self._rows = {int(g): i for i, g in enumerate(self.shares.index)}
+        self._table = torch.tensor(self.shares.to_numpy(), dtype=torch.float32)
+    def before_batch(self):
+        if not self.training: return
+        y = self.y.as_subclass(torch.Tensor)
+        shares = self._table[[self._rows[int(g)] for g in self.dl.batch_items(self.iter)]].to(y.device)
+        if len(shares) != len(y): raise RuntimeError(f'batch {self.iter}: {len(y)} labels but {len(shares)} galaxies named by the loader')
+        self.learn.yb = ((1 - self.alpha) * F.one_hot(y, shares.shape[1]).float() + self.alpha * shares,)
+
 # %% ../nbs/09_benchmark.ipynb #d2a0d158
 class ValidTimer(Callback):
     "Seconds spent in validation passes during `fit`, so training images/s can leave them out."
@@ -150,13 +186,15 @@ def paper_recipe(dls, model:str, iters:int, lr:float|None=None) -> Learner:
     return schedule_learner(dls, _build(model, dls), sched)
 
 def improved_recipe(dls, model:str, iters:int, lr_max:float|None=None, label_smoothing:float=IMPROVED['label_smoothing'],
-                    class_weight_power:float=IMPROVED['class_weight_power'], **kwargs) -> Learner:
-    "fastai's defaults (Adam, decoupled weight decay) with class-weighted, label-smoothed cross-entropy; trained by `fit_improved`."
+                    class_weight_power:float=IMPROVED['class_weight_power'], vote_smoothing:float=IMPROVED['vote_smoothing'],
+                    votes:pd.DataFrame|None=None, **kwargs) -> Learner:
+    "fastai's defaults (Adam, decoupled weight decay) with class-weighted, label-smoothed cross-entropy, optionally `VoteSmoothing` with `votes`; trained by `fit_improved`."
+    if vote_smoothing and votes is None: raise ValueError('vote_smoothing needs the training galaxies\' votes: pass votes=vote_shares(read_solutions(...))')
     lr_max = lr_max or improved_config(model)['lr_max']
     labels = labels_of(dls, dls.train.dataset.items).numpy()
     w = class_weights(labels, len(dls.vocab), class_weight_power)
-    learn = Learner(dls, _build(model, dls), metrics=accuracy,
-                    loss_func=CrossEntropyLossFlat(weight=w, label_smoothing=label_smoothing))
+    loss = CrossEntropyLossFlat(weight=w, label_smoothing=label_smoothing, flatten=not vote_smoothing)   # soft targets are N×C: not flattened
+    learn = Learner(dls, _build(model, dls), metrics=accuracy, loss_func=loss, cbs=[VoteSmoothing(votes, vote_smoothing)] if vote_smoothing else None)
     learn.schedule = Schedule(lr=lr_max, milestones=(), max_iters=iters, bs=dls.train.bs, wd=0.01)   # for run.json; Adam ignores `mom`
     learn.class_weights = w
     return learn
@@ -211,7 +249,8 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
     jitter = 'paper' if recipe == 'paper' else cfg['jitter']
     dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[jitter])
     seed_everything(seed, dls)
-    learn = paper_recipe(dls, model, iters) if recipe == 'paper' else improved_recipe(dls, model, iters, **cfg)
+    votes = vote_shares(read_solutions(solutions_csv(root))) if recipe == 'improved' and cfg['vote_smoothing'] else None
+    learn = paper_recipe(dls, model, iters) if recipe == 'paper' else improved_recipe(dls, model, iters, votes=votes, **cfg)
     if not hasattr(learn, 'channels_last'): learn.add_cb(ChannelsLast())   # fp32 channels_last: ~1.2× faster convolutions on this CPU
     timer, load0 = ValidTimer(), os.getloadavg()[0]
     print(f'{rd.name}: {iters} steps of {bs} ({iters * bs} images) on {len(dls.train.dataset)} training galaxies, load {load0:.1f}', flush=True)
