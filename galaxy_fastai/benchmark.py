@@ -25,7 +25,8 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.torch_core import TensorImage
 from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage.dihedral`)
 
-from .selection import gz2_subset, make_split, read_manifest, read_solutions, solutions_csv, image_path, SPLIT_SEED
+from .selection import (gz2_subset, make_split, read_manifest, read_solutions, solutions_csv, image_path, SPLIT_SEED,
+                                     CV_FOLDS)
 from .data import (TEST_SCALES, AUTHORS_TEST_SCALE, PAPER_JITTER, AUTHORS_JITTER, SURVIVING_JITTER, galaxy_dls, labels_of,
                                 manifest_class_names, predict_multiscale, read_centre, CACHE_SIDE)
 from .baselines import get_model
@@ -43,7 +44,7 @@ __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGE
            'DihedralTTA', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe', 'improved_recipe',
            'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary', 'cut_margins',
            'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
-           'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
+           'cv_summary', 'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -315,16 +316,20 @@ def cut_margins(votes:pd.DataFrame, labels, thresholds:dict) -> np.ndarray:
     return margin
 
 # %% ../nbs/09_benchmark.ipynb #5d43709e
+def _scored_on(manifest:pd.DataFrame, run_dir, name:str) -> tuple:
+    "The test part of `manifest` and run `run_dir`'s saved probabilities, refused unless the run was scored on exactly those galaxies."
+    test = manifest[manifest.split == 'test'].reset_index(drop=True)
+    y, probs = load_probs(run_dir)
+    if not np.array_equal(y, test.label.to_numpy()):
+        raise ValueError(f"run '{name}' ({run_dir}) was not scored on this manifest's {len(test)} test galaxies in manifest order")
+    return test, probs
+
 def persistent_errors(run_dirs:dict, manifest:pd.DataFrame, votes:pd.DataFrame, thresholds:dict) -> pd.DataFrame:
     "Per test galaxy of runs that differ only in seed ({label: run folder}): true class, the runs' ensemble prediction, how many runs got it wrong, its `cut_margins`."
     if not run_dirs: raise ValueError('persistent_errors needs at least one run folder')
-    test = manifest[manifest.split == 'test'].reset_index(drop=True)
-    y_test, preds = test.label.to_numpy(), []
-    for name, d in run_dirs.items():
-        y, probs = load_probs(d)
-        if not np.array_equal(y, y_test):
-            raise ValueError(f"run '{name}' ({d}) was not scored on this manifest's {len(test)} test galaxies in manifest order")
-        preds.append(probs['mean'])
+    scored = [_scored_on(manifest, d, name) for name, d in run_dirs.items()]
+    test, preds = scored[0][0], [probs['mean'] for _, probs in scored]
+    y_test = test.label.to_numpy()
     by_id = votes.set_index('GalaxyID')
     absent = test.GalaxyID[~test.GalaxyID.isin(by_id.index)]
     if len(absent): raise KeyError(f'{len(absent)} test galaxies have no row in the vote table, e.g. GalaxyID {absent.iloc[0]}')
@@ -378,20 +383,52 @@ def collect_tables(out, results, name:str) -> pd.DataFrame:
 # %% ../nbs/09_benchmark.ipynb #f4ca5de0
 SPLIT_FILE, SPLIT_SEED_FILE = 'split.csv', 'split_seed.json'
 
-def benchmark_split(root, out, seed:int=SPLIT_SEED, force:bool=False) -> Path:
-    "OUT/split.csv from `make_split(root, seed=seed)`, the seed recorded beside it; reused when it exists with the same seed."
+def _split_text(record:dict) -> str:
+    return f"split seed {record['seed']}" + (f", fold {record['fold']} of {record['folds']}" if 'fold' in record else '')
+
+def benchmark_split(root, out, seed:int=SPLIT_SEED, force:bool=False, fold:int|None=None, folds:int=CV_FOLDS) -> Path:
+    "OUT/split.csv from `make_split(root, seed=seed)` (or its `fold` of `folds`), recorded beside it; reused when it exists with the same record."
     out = Path(out); manifest, record = out/SPLIT_FILE, out/SPLIT_SEED_FILE
+    want = dict(seed=seed) if fold is None else dict(seed=seed, fold=fold, folds=folds)
     if manifest.is_file() and not force:
         if not record.is_file():
             raise FileNotFoundError(f'{manifest} has no {SPLIT_SEED_FILE} beside it, so the seed that made it is unknown: '
-                                    f'write {{"seed": N}} to {record}, or remake the split with force=True')
-        made = json.loads(record.read_text())['seed']
-        if made != seed: raise ValueError(f'{manifest} was made with split seed {made}, not {seed}: use another output folder')
+                                    f'write {json.dumps(want)} to {record}, or remake the split with force=True')
+        made = json.loads(record.read_text())
+        if made != want: raise ValueError(f'{manifest} was made with {_split_text(made)}, not {_split_text(want)}: use another output folder')
         return manifest
     out.mkdir(parents=True, exist_ok=True)
-    make_split(root, manifest, seed=seed)
-    record.write_text(json.dumps(dict(seed=seed)))
+    make_split(root, manifest, seed=seed, fold=fold, folds=folds)
+    record.write_text(json.dumps(want))
     return manifest
+
+# %% ../nbs/09_benchmark.ipynb #fba1aef8
+def cv_summary(fold_dirs, run:str, class_names) -> tuple:
+    "Headlines of `run` in each cross-validation fold folder, their mean and sd, and of the pooled out-of-fold predictions; plus those predictions per galaxy."
+    fold_dirs = [Path(d) for d in fold_dirs]
+    if not fold_dirs: raise ValueError('cv_summary needs at least one fold folder')
+    records = [json.loads((d/SPLIT_SEED_FILE).read_text()) if (d/SPLIT_SEED_FILE).is_file() else {} for d in fold_dirs]
+    bad = [str(d) for d, r in zip(fold_dirs, records) if 'fold' not in r]
+    if bad: raise ValueError(f'{bad}: not folds of a cross-validation (no fold in their {SPLIT_SEED_FILE}; make them with galaxy-benchmark --fold)')
+    cvs = sorted({(r['seed'], r['folds']) for r in records})
+    if len(cvs) > 1: raise ValueError(f'the folders mix cross-validations (split seed, folds): {cvs}')
+    seen, rows, parts = {}, {}, []
+    for d, r in sorted(zip(fold_dirs, records), key=lambda dr: dr[1]['fold']):
+        if r['fold'] in seen: raise ValueError(f"{seen[r['fold']]} and {d} are both fold {r['fold']}")
+        seen[r['fold']] = d
+        test, probs = _scored_on(read_manifest(d/SPLIT_FILE), d/run, f"{run}, fold {r['fold']}")
+        if parts and set(probs) != set(parts[0][1]): raise ValueError(f'{d/run} was tested at scales {sorted(probs, key=str)}, fold {records[0]["fold"]} at {sorted(parts[0][1], key=str)}')
+        rows[f"fold {r['fold']}"] = dict(galaxies=len(test), **headline(test.label.to_numpy(), probs, class_names))
+        parts.append((test.assign(fold=r['fold']), probs))
+    oof = pd.concat([t for t, _ in parts], ignore_index=True)
+    twice = oof.GalaxyID.duplicated(keep=False)
+    if twice.any(): raise ValueError(f'GalaxyID {oof.GalaxyID[twice].iloc[0]} is a test galaxy of more than one fold: these are not folds of one sample')
+    pooled = {q: np.concatenate([p[q] for _, p in parts]) for q in parts[0][1]}
+    table = pd.DataFrame(rows).T
+    per_fold = table.drop(columns='galaxies').astype(float)
+    table.loc['mean of folds'], table.loc['sd of folds'] = per_fold.mean(), per_fold.std()
+    table.loc['pooled'] = dict(galaxies=len(oof), **headline(oof.label.to_numpy(), pooled, class_names))
+    return table, oof.assign(pred=pooled['mean'].argmax(1), **{f'p_{c}': pooled['mean'][:, i] for i, c in enumerate(class_names)})
 
 # %% ../nbs/09_benchmark.ipynb #de61b09c
 SURVEY_FOLDER, WEAK_LABELS = 'survey_sample', 'survey_sample_weak_labels.csv'
@@ -443,7 +480,8 @@ def run_benchmark(out='outputs/benchmark', data=None, paper_net_images:int=PAPER
                   baselines=BASELINES, paper_net:str|None=PAPER_NET, bs:int=BENCH_BS, seed:int=0, force:bool=False,
                   predict:bool=True, threads:int|None=None, qs=TEST_SCALES, variants=tuple(VARIANTS), long_images:int=LONG_IMAGES,
                   long_models=LONG_MODELS, long_bs:int=LONG_BS, ablations=tuple(ABLATIONS), ablation_model:str=ABLATION_MODEL,
-                  ablation_images:int=ABLATION_IMAGES, split_seed:int=SPLIT_SEED, long_recipes=RECIPES) -> dict|None:
+                  ablation_images:int=ABLATION_IMAGES, split_seed:int=SPLIT_SEED, long_recipes=RECIPES,
+                  fold:int|None=None, folds:int=CV_FOLDS) -> dict|None:
     "The whole benchmark: split, every run of `plan`, the `ablations`, a results table, and `galaxy-predict` over the survey sample; None without data."
     unknown = [a for a in ablations if a not in ABLATIONS]
     if unknown: raise ValueError(f'unknown ablations {unknown}: use names of ABLATIONS, {list(ABLATIONS)}')
@@ -453,7 +491,7 @@ def run_benchmark(out='outputs/benchmark', data=None, paper_net_images:int=PAPER
     if threads: torch.set_num_threads(threads)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    manifest = benchmark_split(root, out, split_seed, force)
+    manifest = benchmark_split(root, out, split_seed, force, fold, folds)
     results = [run_case(root, manifest, m, r, n, out, seed, b, qs, force)
                for m, r, n, b in plan(paper_net_images, main_images, baselines, paper_net, variants, long_images, long_models, bs, long_bs, long_recipes)]
     results += [run_case(root, manifest, ablation_model, 'improved', ablation_images, out, seed, long_bs, qs, force, ABLATIONS[a], a)
@@ -492,10 +530,12 @@ def galaxy_benchmark(
     variants:str=','.join(VARIANTS),      # Model variants (benchmark.VARIANTS) trained at budget B with both recipes
     split_seed:int=SPLIT_SEED,            # Seed of the 9:1 split (another seed needs another --out folder)
     long_recipes:str=','.join(RECIPES),   # Recipes of the budget-C runs, comma separated
+    fold:int=None,                        # Test on this fold (0 to folds-1) of the cross-validation instead of the 9:1 split (its own --out folder)
+    folds:int=CV_FOLDS,                   # Folds of the cross-validation (selection.cv_manifests)
 ):
     "Train and evaluate the paper's network and baselines with the paper's and an improved recipe under fixed image budgets."
     run_benchmark(out, data, paper_net_images, main_images, [b for b in baselines.split(',') if b],
                   PAPER_NET if paper_net else None, bs, seed, force, predict, threads or None, variants=[v for v in variants.split(',') if v],
                   long_images=long_images, long_models=[m for m in long_models.split(',') if m], long_bs=long_bs,
                   ablations=[a for a in ablations.split(',') if a], ablation_model=ablation_model, ablation_images=ablation_images,
-                  split_seed=split_seed, long_recipes=[r for r in long_recipes.split(',') if r])
+                  split_seed=split_seed, long_recipes=[r for r in long_recipes.split(',') if r], fold=fold, folds=folds)

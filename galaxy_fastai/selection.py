@@ -14,16 +14,17 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from PIL import Image
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 # %% auto #0
 __all__ = ['CLASS_NAMES', 'N_CLASSES', 'UNCLASSIFIED', 'FACE_ON_DISK', 'PAPER_THRESHOLDS', 'FACE_ON_DISK_THRESHOLDS',
            'PAPER_COUNTS', 'PAPER_SPLIT_COUNTS', 'TEST_FRACTION', 'SPLIT_SEED', 'SOLUTION_FILES', 'IMAGES_FOLDER',
-           'SUBSET_NAME', 'QUESTION_PARENT', 'MANIFEST_COLUMNS', 'SPLITS', 'is_face_on_proxy', 'class_names_for',
-           'gz2_subset', 'galaxy_data', 'images_dir', 'image_path', 'solutions_csv', 'SelectionError',
-           'validate_solutions', 'read_solutions', 'conditional_fractions', 'class_masks', 'assign_classes',
-           'format_cuts', 'table1', 'caption', 'split_manifest', 'write_manifest', 'validate_manifest', 'read_manifest',
-           'table2', 'make_split', 'thresholds_for', 'plot_examples', 'plot_class_counts']
+           'SUBSET_NAME', 'QUESTION_PARENT', 'MANIFEST_COLUMNS', 'SPLITS', 'CV_FOLDS', 'is_face_on_proxy',
+           'class_names_for', 'gz2_subset', 'galaxy_data', 'images_dir', 'image_path', 'solutions_csv',
+           'SelectionError', 'validate_solutions', 'read_solutions', 'conditional_fractions', 'class_masks',
+           'assign_classes', 'format_cuts', 'table1', 'caption', 'split_manifest', 'write_manifest',
+           'validate_manifest', 'read_manifest', 'table2', 'thresholds_for', 'cv_manifests', 'plot_examples',
+           'plot_class_counts', 'make_split']
 
 # %% ../nbs/00_selection.ipynb #71ff7885
 CLASS_NAMES = ('completely_round', 'in_between', 'cigar', 'edge_on', 'spiral')
@@ -201,15 +202,23 @@ def caption(thresholds:dict) -> str:
 MANIFEST_COLUMNS = ['GalaxyID', 'label', 'class_name', 'split']
 SPLITS = ('train', 'test')
 
-def split_manifest(assigned:pd.DataFrame, test_frac:float=TEST_FRACTION, seed:int=SPLIT_SEED) -> pd.DataFrame:
-    "Stratified, seeded train/test split of the classified galaxies (label ≥ 0) as a manifest."
+def _classified(assigned:pd.DataFrame, min_per_class:int=2, why:str='cannot stratify') -> pd.DataFrame:
+    "The galaxies in a class (label ≥ 0), checked to have at least `min_per_class` of each class present."
     sel = assigned[assigned['label'] >= 0].reset_index(drop=True)
     if len(sel) == 0: raise SelectionError('no galaxy passed any class cut: nothing to split')
-    small = sel['label'].value_counts()
-    if (small < 2).any(): raise SelectionError(f'classes {small[small < 2].index.tolist()} have fewer than 2 galaxies: cannot stratify')
+    counts = sel['label'].value_counts()
+    small = counts[counts < min_per_class]
+    if len(small): raise SelectionError(f'classes {small.index.tolist()} have fewer than {min_per_class} galaxies ({small.tolist()}): {why}')
+    return sel
+
+def _as_manifest(sel:pd.DataFrame, test_rows) -> pd.DataFrame:
+    return sel.assign(split=np.where(sel.index.isin(test_rows), 'test', 'train'))[MANIFEST_COLUMNS].sort_values('GalaxyID', ignore_index=True)
+
+def split_manifest(assigned:pd.DataFrame, test_frac:float=TEST_FRACTION, seed:int=SPLIT_SEED) -> pd.DataFrame:
+    "Stratified, seeded train/test split of the classified galaxies (label ≥ 0) as a manifest."
+    sel = _classified(assigned)
     train, test = train_test_split(sel.index.to_numpy(), test_size=test_frac, random_state=seed, stratify=sel['label'])
-    split = np.where(sel.index.isin(test), 'test', 'train')
-    return sel.assign(split=split)[MANIFEST_COLUMNS].sort_values('GalaxyID', ignore_index=True)
+    return _as_manifest(sel, test)
 
 def write_manifest(manifest:pd.DataFrame, path) -> Path:
     "Write a split manifest CSV (validated first); returns its path."
@@ -247,17 +256,22 @@ def table2(manifest:pd.DataFrame, names=None) -> pd.DataFrame:
     t.columns = [f'{l} {n}' for l, n in zip(range(N_CLASSES), names)]
     return t.assign(Total=t.sum(axis=1))
 
-def make_split(root, out_csv, thresholds:dict|None=None, seed:int=SPLIT_SEED, conditional:bool=False) -> Path:
-    "Read the vote table of data root `root`, assign classes, split 9:1 and write the manifest to `out_csv`."
-    df = read_solutions(solutions_csv(root))
-    thresholds = thresholds or thresholds_for(df)
-    return write_manifest(split_manifest(assign_classes(df, thresholds, conditional), seed=seed), out_csv)
-
 def thresholds_for(df:pd.DataFrame) -> dict:
     "The paper's thresholds if `df` has `Class4.1`, else the face-on-disk proxy (and a note saying so)."
     if 'Class4.1' in df.columns: return PAPER_THRESHOLDS
     print('Class4.1 is not in this vote table: using FACE_ON_DISK_THRESHOLDS (class 4 = face-on disk proxy, not spiral).')
     return FACE_ON_DISK_THRESHOLDS
+
+# %% ../nbs/00_selection.ipynb #6dc59d14
+CV_FOLDS = round(1 / TEST_FRACTION)
+"Folds of the cross-validation: each fold's test part is the paper's tenth of the sample."
+
+def cv_manifests(assigned:pd.DataFrame, k:int=CV_FOLDS, seed:int=SPLIT_SEED) -> list:
+    "`k` manifests of a stratified, seeded k-fold split: fold i tests on the i-th tenth (for k = 10) and trains on the rest."
+    if k < 2: raise SelectionError(f'cross-validation needs at least 2 folds, not {k}')
+    sel = _classified(assigned, k, f'cannot give each of {k} folds one of them')
+    folds = StratifiedKFold(k, shuffle=True, random_state=seed).split(sel.index, sel['label'])
+    return [_as_manifest(sel, test) for _, test in folds]
 
 # %% ../nbs/00_selection.ipynb #776c5df8
 def plot_examples(root, manifest:pd.DataFrame, n_per_class:int=6, seed:int=0, thresholds:dict|None=None, size:float=1.6, thumb:int=128):
@@ -294,3 +308,13 @@ def plot_class_counts(manifest:pd.DataFrame, thresholds:dict|None=None, paper:bo
     fig.suptitle('Figure 2: galaxy counts per class' + (f'\n{caption(thresholds)}' if thresholds else ''), fontsize=9)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/00_selection.ipynb #c6b867cb
+def make_split(root, out_csv, thresholds:dict|None=None, seed:int=SPLIT_SEED, conditional:bool=False,
+               fold:int|None=None, folds:int=CV_FOLDS) -> Path:
+    "Read the vote table of data root `root`, assign classes, split 9:1 (or take fold `fold` of `cv_manifests`) and write the manifest to `out_csv`."
+    if fold is not None and not 0 <= fold < folds: raise SelectionError(f'fold must be 0 to {folds - 1} of {folds} folds, not {fold}')
+    df = read_solutions(solutions_csv(root))
+    assigned = assign_classes(df, thresholds or thresholds_for(df), conditional)
+    manifest = split_manifest(assigned, seed=seed) if fold is None else cv_manifests(assigned, folds, seed)[fold]
+    return write_manifest(manifest, out_csv)
