@@ -1,4 +1,4 @@
-"""The paper's network, Dieleman's, the §5.3 CNN and a compact CNN trained under equal image budgets on the shared Galaxy Zoo 2 subset on a 2-core CPU, evaluated at four test scales (Tables 4–7 beside the paper), then an improved recipe under the same budgets, one-change ablations of it (vote smoothing among them), the test galaxies every seed gets wrong, and prediction over a 6,250-image survey sample.
+"""The paper's network, Dieleman's, the §5.3 CNN and a compact CNN trained under equal image budgets on the shared Galaxy Zoo 2 subset on a 2-core CPU, evaluated at four test scales (Tables 4–7 beside the paper), then an improved recipe under the same budgets, one-change ablations of it (vote smoothing among them), the test galaxies every seed gets wrong, a ten-fold cross-validation of the recipe over all 2,464 galaxies, and prediction over a 6,250-image survey sample.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/benchmark.html.md"""
 
@@ -384,6 +384,7 @@ def collect_tables(out, results, name:str) -> pd.DataFrame:
 SPLIT_FILE, SPLIT_SEED_FILE = 'split.csv', 'split_seed.json'
 
 def _split_text(record:dict) -> str:
+    "A split record as words, e.g. 'split seed 42, fold 3 of 10'."
     return f"split seed {record['seed']}" + (f", fold {record['fold']} of {record['folds']}" if 'fold' in record else '')
 
 def benchmark_split(root, out, seed:int=SPLIT_SEED, force:bool=False, fold:int|None=None, folds:int=CV_FOLDS) -> Path:
@@ -417,7 +418,8 @@ def cv_summary(fold_dirs, run:str, class_names) -> tuple:
         if r['fold'] in seen: raise ValueError(f"{seen[r['fold']]} and {d} are both fold {r['fold']}")
         seen[r['fold']] = d
         test, probs = _scored_on(read_manifest(d/SPLIT_FILE), d/run, f"{run}, fold {r['fold']}")
-        if parts and set(probs) != set(parts[0][1]): raise ValueError(f'{d/run} was tested at scales {sorted(probs, key=str)}, fold {records[0]["fold"]} at {sorted(parts[0][1], key=str)}')
+        if parts and set(probs) != set(parts[0][1]):
+            raise ValueError(f"{d/run} was tested at scales {sorted(probs, key=str)}, fold {parts[0][0].fold[0]} at {sorted(parts[0][1], key=str)}")
         rows[f"fold {r['fold']}"] = dict(galaxies=len(test), **headline(test.label.to_numpy(), probs, class_names))
         parts.append((test.assign(fold=r['fold']), probs))
     oof = pd.concat([t for t, _ in parts], ignore_index=True)
