@@ -212,6 +212,7 @@ def _classified(assigned:pd.DataFrame, min_per_class:int=2, why:str='cannot stra
     return sel
 
 def _as_manifest(sel:pd.DataFrame, test_rows) -> pd.DataFrame:
+    "`sel` as a manifest sorted by GalaxyID, its rows `test_rows` in the test split and the rest in train."
     return sel.assign(split=np.where(sel.index.isin(test_rows), 'test', 'train'))[MANIFEST_COLUMNS].sort_values('GalaxyID', ignore_index=True)
 
 def split_manifest(assigned:pd.DataFrame, test_frac:float=TEST_FRACTION, seed:int=SPLIT_SEED) -> pd.DataFrame:
