@@ -20,9 +20,10 @@ from torch.utils.flop_counter import FlopCounterMode
 __all__ = ['TABLE3_BOTTLENECK', 'TABLE3_OUT', 'TABLE3_STRIDES', 'TABLE3_MAP_SIZES', 'GROUP_NAMES', 'PAPER_K', 'PAPER_N',
            'STEM_KERNEL', 'STEM_FILTERS', 'PAPER_KEEP_PROB', 'PAPER_P_DROP', 'CODE_KEEP_PROB', 'PAPER_DEPTH',
            'PAPER_N_PARAMS', 'CODE_N_PARAMS_APPROX', 'FEATURE_WIDTH', 'STRIDE_PLACES', 'DOWN_PLACES', 'WIDEN_CHOICES',
-           'PAPER_TEXT', 'AUTHORS_CODE', 'same_padding', 'conv', 'bn_relu', 'galaxy_stem', 'PreActBottleneck',
-           'he_init', 'bottleneck_group', 'PreActResNet', 'table3_widths', 'GalaxyResNet', 'feature_shapes',
-           'count_layers', 'count_params', 'count_macs', 'meta_model', 'meta_params', 'mixed_width_params', 'sgd_steps']
+           'PAPER_TEXT', 'AUTHORS_CODE', 'same_padding', 'conv', 'bn_relu', 'galaxy_stem', 'Subsample', 'subsample',
+           'PreActBottleneck', 'he_init', 'bottleneck_group', 'PreActResNet', 'table3_widths', 'GalaxyResNet',
+           'feature_shapes', 'count_layers', 'count_params', 'count_macs', 'meta_model', 'meta_params',
+           'mixed_width_params', 'sgd_steps']
 
 # %% ../nbs/03_resnet.ipynb #62358445
 TABLE3_BOTTLENECK = (64, 128, 256, 512)    # m of conv2..conv5 (times k)
@@ -63,6 +64,29 @@ def galaxy_stem(ks:int=STEM_KERNEL, nf:int=STEM_FILTERS, bn:bool=False, ni:int=3
     layers.append(('pool', nn.MaxPool2d(2, 2)))
     return nn.Sequential(OrderedDict(layers))
 
+# %% ../nbs/03_resnet.ipynb #7037d857
+def _layout(x:torch.Tensor):
+    "`x`'s memory format: channels_last where a 4-d `x` is contiguous that way, else the default."
+    return torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+
+class Subsample(torch.autograd.Function):
+    "`x[..., ::s, ::s]` as a copy in `x`'s memory format, whose gradient (zero fill + strided copy) keeps that format too."
+    @staticmethod
+    def forward(ctx, x, s:int):
+        ctx.s, ctx.shape, ctx.fmt = s, x.shape, _layout(x)
+        return x[..., ::s, ::s].contiguous(memory_format=ctx.fmt)
+    @staticmethod
+    def backward(ctx, g):
+        gx = torch.empty(ctx.shape, dtype=g.dtype, device=g.device, memory_format=ctx.fmt).zero_()
+        gx[..., ::ctx.s, ::ctx.s] = g
+        return gx, None
+
+def subsample(x:torch.Tensor, s:int) -> torch.Tensor:
+    "Every `s`-th pixel of `x` (TF-slim's `subsample`): through `Subsample` while autograd records, else a view."
+    if s == 1: return x
+    return Subsample.apply(x, s) if torch.is_grad_enabled() and x.requires_grad else x[..., ::s, ::s]
+
+
 # %% ../nbs/03_resnet.ipynb #df1a1b82
 STRIDE_PLACES = ('3x3', 'out')
 
@@ -84,7 +108,7 @@ class PreActBottleneck(nn.Module):
     def shortcut(self, x, a):
         "Projection of the pre-activation `a` where the shape needs it, else `x` itself, subsampled if strided."
         if self.proj is not None: return self.proj(a)
-        return F.avg_pool2d(x, 1, self.stride) if self.stride > 1 else x   # = x[..., ::s, ::s], gradient in x's memory format
+        return subsample(x, self.stride)   # = x[..., ::s, ::s], gradient in x's memory format
 
     def forward(self, x):
         a = self.preact(x)

@@ -20,3 +20,23 @@ def test_gpu_bench_quick_data_stages(tmp_path):
     assert all('error' not in x and x['images_per_s'] > 0 for x in rows), rows
     # 72k iterations of 128 images at the measured rate, in minutes
     assert abs(rows[0]['projected_72k_min'] - 72_000 * 128 / rows[0]['images_per_s'] / 60) < 0.1 + 1e-3 * rows[0]['projected_72k_min']
+
+
+def test_gpu_bench_specs_and_shortcuts():
+    "The loader specs parse as documented, and the patched-in shortcuts compute what the library's does."
+    import copy, torch
+    sys.path.insert(0, str(ROOT/'tools'))
+    import gpu_bench as g
+    from galaxy_fastai.resnet import GalaxyResNet
+    assert g.worker_spec('Dgo') == dict(workers=0, pin=None, prefetch=False, device_source=True, graph=True, shortcut='pool')
+    assert g.worker_spec('8pf') == dict(workers=8, pin=True, prefetch=True, device_source=False, graph=False, shortcut='library')
+    assert g.subsample_matches_pool(torch.device('cpu'))
+    torch.manual_seed(0)
+    lib = GalaxyResNet(p_drop=0.).to(memory_format=torch.channels_last)
+    x = torch.randn(2, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+    grads = []
+    for kind in ('library', 'pool', 'slice'):
+        m = g.with_shortcut(copy.deepcopy(lib), kind)
+        m(x).sum().backward()
+        grads.append(torch.cat([p.grad.flatten() for p in m.parameters()]))
+    assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5) and torch.allclose(grads[0], grads[2], rtol=1e-4, atol=1e-5)

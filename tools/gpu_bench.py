@@ -9,10 +9,11 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `model`: the paper's network's training step alone in plain PyTorch (the project's Nesterov SGD, fused on CUDA, bf16
   autocast, channels_last) on a GPU-resident batch: what the network costs, with Python and kernel-launch overhead;
   `model-foreach`: with PyTorch's default multi-tensor SGD instead; `model-slice`: with the strided shortcut as a slice,
-  as before 03_resnet used a pool (its gradient comes back in NCHW layout); `model-subsample`: with the shortcut as
-  `Subsample` (below), a candidate whose backward avoids the slow channels_last `avg_pool2d` backward kernel;
+  as 03_resnet first had it (its gradient comes back in NCHW layout); `model-pool`: as a 1×1 stride-2 average pool, as
+  03_resnet had it next (slow channels_last backward kernel), before its `subsample`;
 - `model-fp32`: the same step in fp32 and NCHW (what bf16 + channels_last buy);
 - `graph`: the bf16 step captured once as a CUDA graph and replayed (the step without Python or launch overhead);
+  `graph-pool`, `profile-pool`, `check-pool`: those stages with the shortcut as a pool, as before `subsample`;
 - `compile`: the bf16 step with `torch.compile` (default mode), compile time reported apart;
 - `tfms`: the paper's batch transforms alone (S crop + TF1 resize, crop 64, dihedral, colour, whitening) on a GPU batch;
 - `profile`: the eager bf16 step under `torch.profiler`: the GPU kernels that take its time, and how busy the GPU is;
@@ -23,7 +24,7 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `items W`: the same loader with no transfer and no transforms (what the workers deliver to the main process);
 - `learner W`: fastai's `Learner` from `schedule_learner`, timed by `train_throughput`: the real training loop
   (`Wf`: with `PrefetchBatches`, building batches ahead in a background thread; `Wg`: with `CudaGraphModel`, the model's
-  forward and backward replayed as CUDA graphs);
+  forward and backward replayed as CUDA graphs; `Wo`: with the old pooled shortcut);
 - `check`: `CudaGraphModel` against the ordinary step: the same seeded 40-iteration run (no dropout) eager twice and graphed
   once, from crops held on the GPU; the relative weight difference graphed-vs-eager beside eager-vs-eager;
 - `split W`: that loop with the GPU synchronised before and after each step: median wait for a batch vs median step;
@@ -76,22 +77,10 @@ def bare_step(model, bs, dev, bf16=True, cl=True, fused=None):
         opt.zero_grad(set_to_none=True); fwd_bwd(); opt.step()
     return step, model, opt, fwd_bwd, x
 
-class Subsample(torch.autograd.Function):
-    "x[..., ::s, ::s] in x's memory format, whose backward is a zero fill and a strided copy (a candidate to replace the pooled shortcut)."
-    @staticmethod
-    def forward(ctx, x, s):
-        ctx.s, ctx.shape = s, x.shape
-        ctx.fmt = torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
-        return x[..., ::s, ::s].contiguous(memory_format=ctx.fmt)
-    @staticmethod
-    def backward(ctx, g):
-        gx = torch.empty(ctx.shape, dtype=g.dtype, device=g.device, memory_format=ctx.fmt).zero_()
-        gx[..., ::ctx.s, ::ctx.s] = g
-        return gx, None
-
 def subsample_matches_pool(dev) -> bool:
-    "Whether `Subsample` gives the pooled shortcut's output and gradient exactly, on a channels_last bf16 tensor on `dev`."
+    "Whether the library's `Subsample` gives the pooled shortcut's output and gradient exactly, on a channels_last bf16 tensor on `dev`."
     import torch.nn.functional as F
+    from galaxy_fastai.resnet import Subsample
     x = torch.randn(4, 16, 9, 9, device=dev, dtype=torch.bfloat16).contiguous(memory_format=torch.channels_last)
     g = torch.randn(4, 16, 5, 5, device=dev, dtype=torch.bfloat16)
     a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
@@ -99,47 +88,54 @@ def subsample_matches_pool(dev) -> bool:
     ya.backward(g); yb.backward(g)
     return torch.equal(ya, yb) and torch.equal(a.grad, b.grad) and b.grad.is_contiguous(memory_format=torch.channels_last)
 
-def stage_model(dev, n, warmup, bs=PAPER_BS, big=(512, 2048)):
+def _slice_shortcut(self, x, a):   # the shortcut before the pool: x[..., ::2, ::2], whose gradient comes back NCHW
+    if self.proj is not None: return self.proj(a)
+    return x[..., ::self.stride, ::self.stride] if self.stride > 1 else x
+
+def _pool_shortcut(self, x, a):   # the shortcut before `subsample`: a 1×1 stride-2 average pool (slow channels_last backward)
+    if self.proj is not None: return self.proj(a)
+    return torch.nn.functional.avg_pool2d(x, 1, self.stride) if self.stride > 1 else x
+
+def with_shortcut(model:nn.Module, kind:str='library') -> nn.Module:
+    "`model` with the strided identity shortcut of each of its `PreActBottleneck`s as 'library' (`subsample`), 'pool' or 'slice'."
+    import types
+    from galaxy_fastai.resnet import PreActBottleneck
+    if kind == 'library': return model
+    fn = dict(slice=_slice_shortcut, pool=_pool_shortcut)[kind]
+    for m in model.modules():
+        if isinstance(m, PreActBottleneck): m.shortcut = types.MethodType(fn, m)
+    return model
+
+def stage_model(dev, n, warmup, bs=PAPER_BS, big=(512, 2048), only=None):
     from galaxy_fastai.resnet import GalaxyResNet, count_macs
     out = []
     torch.manual_seed(0)
     macs = count_macs(GalaxyResNet())
-    from galaxy_fastai.resnet import PreActBottleneck
-    pool_shortcut = PreActBottleneck.shortcut
-    def slice_shortcut(self, x, a):   # the shortcut before the pool: x[..., ::2, ::2], whose gradient comes back NCHW
-        if self.proj is not None: return self.proj(a)
-        return x[..., ::self.stride, ::self.stride] if self.stride > 1 else x
-    def subsample_shortcut(self, x, a):   # the candidate: same values, a cheaper backward than channels_last avg_pool2d's
-        if self.proj is not None: return self.proj(a)
-        return Subsample.apply(x, self.stride) if self.stride > 1 else x
-    variants = (('model', True, True, None, pool_shortcut, 'bf16 autocast, channels_last, fused SGD'),
-                ('model-fp32', False, False, None, pool_shortcut, 'fp32, NCHW'),
-                ('model-foreach', True, True, False, pool_shortcut, 'bf16, channels_last, foreach SGD (not fused)'),
-                ('model-slice', True, True, None, slice_shortcut, 'bf16, channels_last, fused SGD, sliced shortcut (NCHW gradients)'),
-                ('model-subsample', True, True, None, subsample_shortcut,
-                 f'bf16, channels_last, fused SGD, Subsample shortcut (same as the pool: {subsample_matches_pool(dev)})'))
+    variants = (('model', True, True, None, 'library', f'bf16 autocast, channels_last, fused SGD (subsample = pool: {subsample_matches_pool(dev)})'),
+                ('model-fp32', False, False, None, 'library', 'fp32, NCHW'),
+                ('model-foreach', True, True, False, 'library', 'bf16, channels_last, foreach SGD (not fused)'),
+                ('model-slice', True, True, None, 'slice', 'bf16, channels_last, fused SGD, sliced shortcut (NCHW gradients)'),
+                ('model-pool', True, True, None, 'pool', 'bf16, channels_last, fused SGD, pooled shortcut (as before subsample)'))
     for name, bf16, cl, fused, shortcut, note in variants:
-        PreActBottleneck.shortcut = shortcut
-        try:
-            step, *_ = bare_step(GalaxyResNet(), bs, dev, bf16, cl, fused)
-            s = time_steps(step, n, warmup)
-        finally: PreActBottleneck.shortcut = pool_shortcut
+        if only and name not in only: continue
+        step, *_ = bare_step(with_shortcut(GalaxyResNet(), shortcut), bs, dev, bf16, cl, fused)
+        s = time_steps(step, n, warmup)
         out.append(row(name, bs / s, bs=bs, note=note))
     # the arithmetic floor: forward + backward ≈ 3 × forward, 2 FLOPs per MAC
-    out[0]['train_tflops_achieved'] = round(6 * macs * out[0]['images_per_s'] / 1e12, 2)
-    out[0]['gmacs_per_image'] = round(macs / 1e9, 3)
-    for b in big:
+    if out: out[0].update(train_tflops_achieved=round(6 * macs * out[0]['images_per_s'] / 1e12, 2), gmacs_per_image=round(macs / 1e9, 3))
+    for b in (big if not only or 'big' in only else ()):
         step, *_ = bare_step(GalaxyResNet(), b, dev)
         s = time_steps(step, max(n // 4, 2), max(warmup // 2, 1))
         out.append(row(f'model bs{b}', b / s, bs=b, note='bf16, channels_last: is batch 128 too small to fill the GPU?'))
     return out
 
-def stage_graph(dev, n, warmup, bs=PAPER_BS):
+def stage_graph(dev, n, warmup, bs=PAPER_BS, shortcut='library'):
     "The whole bf16 training step (forward, backward, SGD) captured as one CUDA graph."
-    if dev.type != 'cuda': return [dict(stage='graph', note='needs CUDA')]
+    name = 'graph' + ('' if shortcut == 'library' else f'-{shortcut}')
+    if dev.type != 'cuda': return [dict(stage=name, note='needs CUDA')]
     from galaxy_fastai.resnet import GalaxyResNet
     torch.manual_seed(0)
-    step, model, opt, fwd_bwd, x = bare_step(GalaxyResNet(), bs, dev)
+    step, model, opt, fwd_bwd, x = bare_step(with_shortcut(GalaxyResNet(), shortcut), bs, dev)
     s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(s):
         for _ in range(3): step()
@@ -149,7 +145,8 @@ def stage_graph(dev, n, warmup, bs=PAPER_BS):
     with torch.cuda.graph(g):
         fwd_bwd(); opt.step()
     sec = time_steps(g.replay, n, warmup)
-    return [row('graph', bs / sec, bs=bs, note='whole bf16 step as one CUDA graph (no Python, no launch gaps)')]
+    return [row(name, bs / sec, bs=bs,
+                note=f'whole bf16 step as one CUDA graph (no Python, no launch gaps), {shortcut} shortcut')]
 
 def stage_compile(dev, n, warmup, bs=PAPER_BS):
     from galaxy_fastai.resnet import GalaxyResNet
@@ -214,10 +211,16 @@ def stage_tfms(dev, n, warmup, n_mock, bs=PAPER_BS):
     return [row('tfms', bs / sec, bs=bs, note='batch transforms alone on a device batch of uint8 240×240 crops')]
 
 def worker_spec(spec:str) -> dict:
-    "'8' → 8 workers, pinning as `galaxy_dls`; 'D' → crops held on the device, no workers; suffixes: 'p' pinned, 'u' unpinned, 'f' `PrefetchBatches`, 'g' `CudaGraphModel`."
-    core = spec.rstrip('pufg')
+    "'8' → 8 workers, pinning as `galaxy_dls`; 'D' → crops held on the device, no workers; suffixes: 'p' pinned, 'u' unpinned, 'f' `PrefetchBatches`, 'g' `CudaGraphModel`, 'o' the old pooled shortcut."
+    core = spec.rstrip('pufgo')
     return dict(workers=0 if core == 'D' else int(core), pin=True if 'p' in spec else False if 'u' in spec else None,
-                prefetch='f' in spec, device_source=core == 'D', graph='g' in spec)
+                prefetch='f' in spec, device_source=core == 'D', graph='g' in spec,
+                shortcut='pool' if 'o' in spec[len(core):] else 'library')
+
+def spec_model(spec, **kw):
+    "The paper's network, with the strided shortcut that worker spec `spec` asks for."
+    from galaxy_fastai.resnet import GalaxyResNet
+    return with_shortcut(GalaxyResNet(**kw), worker_spec(spec)['shortcut'])
 
 def spec_dls(n_mock, bs, spec, dev):
     "The tiled loaders that worker spec `spec` describes."
@@ -274,7 +277,7 @@ def stage_split(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
     for spec in workers:
         w = worker_spec(spec)['workers']
         torch.manual_seed(0)
-        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), GalaxyResNet(), PAPER_SCHEDULE)
+        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), spec_model(spec), PAPER_SCHEDULE)
         cb = Split()
         with learn.no_logging(), learn.no_bar():
             fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=min(n, 150) + warmup, milestones=()), cbs=[cb] + spec_cbs(spec))
@@ -291,14 +294,14 @@ def stage_learner(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
     for spec in workers:
         w = worker_spec(spec)['workers']
         torch.manual_seed(0)
-        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), GalaxyResNet(), PAPER_SCHEDULE)
+        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), spec_model(spec), PAPER_SCHEDULE)
         fast = any(isinstance(c, MixedPrecision) for c in learn.cbs)
         r = train_throughput(learn, n_iters=n, warmup=warmup, cbs=spec_cbs(spec))
         out.append(row(f'learner {spec}w', r['images_per_s'], bs=bs, workers=w, bf16_channels_last=fast,
                        note='fastai Learner + fit_schedule, the real training loop'))
     return out
 
-def stage_check(dev, n_mock, bs=PAPER_BS, iters=40):
+def stage_check(dev, n_mock, bs=PAPER_BS, iters=40, spec='D'):
     "`CudaGraphModel` against the ordinary step: one seeded run (no dropout), eager twice and graphed once; relative weight differences."
     if dev.type != 'cuda': return [dict(stage='check', note='needs CUDA')]
     from galaxy_fastai.resnet import GalaxyResNet
@@ -307,7 +310,7 @@ def stage_check(dev, n_mock, bs=PAPER_BS, iters=40):
     dls = tiled_dls(n_mock, bs, 0, dev, None, True, N_GALAXIES)
     def run(graph):
         seed_everything(0, dls, reproducible=False)
-        learn = schedule_learner(dls, GalaxyResNet(p_drop=0.), PAPER_SCHEDULE)
+        learn = schedule_learner(dls, spec_model(spec, p_drop=0.), PAPER_SCHEDULE)
         t0 = time.perf_counter()
         with learn.no_logging(), learn.no_bar():
             fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=[CudaGraphModel()] if graph else None)
@@ -316,7 +319,7 @@ def stage_check(dev, n_mock, bs=PAPER_BS, iters=40):
         return w, float(learn.recorder.losses[-1]), time.perf_counter() - t0, 'forward' in learn.model.__dict__
     (e1, l1, t1, _), (e2, l2, t2, _), (g, lg, tg, left) = run(False), run(False), run(True)
     rel = lambda a, b: float((a - b).norm() / b.norm())
-    return [dict(stage='check', iters=iters, eager_vs_eager=rel(e2, e1), graph_vs_eager=rel(g, e1),
+    return [dict(stage=f'check {spec}', iters=iters, eager_vs_eager=rel(e2, e1), graph_vs_eager=rel(g, e1),
                  smooth_loss_eager=(round(l1, 4), round(l2, 4)), smooth_loss_graph=round(lg, 4), fit_s=(round(t1, 1), round(t2, 1), round(tg, 1)),
                  forward_restored=not left, note='relative L2 weight difference after the run; eager-vs-eager is the noise of non-deterministic kernels')]
 
@@ -329,7 +332,7 @@ def stage_run(dev, n_mock, specs, bs=PAPER_BS, epochs=5):
     for spec in specs:
         torch.manual_seed(0)
         dls = spec_dls(n_mock, bs, spec, dev)
-        learn = schedule_learner(dls, GalaxyResNet(), PAPER_SCHEDULE)
+        learn = schedule_learner(dls, spec_model(spec), PAPER_SCHEDULE)
         iters = epochs * len(dls.train)
         sync(); t0 = time.perf_counter()
         with learn.no_logging(), learn.no_bar():
@@ -349,7 +352,7 @@ def stage_syncs(dev, n_mock, specs, bs=PAPER_BS, iters=30):
     out = []
     for spec in specs:
         torch.manual_seed(0)
-        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), GalaxyResNet(), PAPER_SCHEDULE)
+        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), spec_model(spec), PAPER_SCHEDULE)
         with learn.no_logging(), learn.no_bar():
             fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=3, milestones=()), cbs=spec_cbs(spec))   # warm-up: cudnn, caches
             sites, stacks = Counter(), Counter()
@@ -368,13 +371,14 @@ def stage_syncs(dev, n_mock, specs, bs=PAPER_BS, iters=30):
                         note='host waits for the GPU, by call site (and the Python frames outside torch above it), over the run'))
     return out
 
-def stage_profile(dev, bs=PAPER_BS, n=10, top=30):
+def stage_profile(dev, bs=PAPER_BS, n=10, top=30, shortcut='library'):
     "The eager bf16 step under `torch.profiler`: its heaviest GPU operations and the GPU's busy time per step."
-    if dev.type != 'cuda': return [dict(stage='profile', note='needs CUDA')]
+    name = 'profile' + ('' if shortcut == 'library' else f'-{shortcut}')
+    if dev.type != 'cuda': return [dict(stage=name, note='needs CUDA')]
     from torch.profiler import ProfilerActivity, profile
     from galaxy_fastai.resnet import GalaxyResNet
     torch.manual_seed(0)
-    step, *_ = bare_step(GalaxyResNet(), bs, dev)
+    step, *_ = bare_step(with_shortcut(GalaxyResNet(), shortcut), bs, dev)
     for _ in range(10): step()
     sync(); t0 = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
@@ -388,7 +392,7 @@ def stage_profile(dev, bs=PAPER_BS, n=10, top=30):
     ops = [dict(op=e.key[:90], ms_per_step=round(dt(e) / n / 1e3, 3), calls_per_step=e.count // n) for e in heavy if dt(e) > 0]
     sort = 'self_device_time_total' if hasattr(ka[0], 'self_device_time_total') else 'self_cuda_time_total'
     print(ka.table(sort_by=sort, row_limit=top), flush=True)
-    return [dict(stage='profile', ms_per_step_wall=round(wall * 1e3, 2), gpu_busy_ms_per_step=round(busy, 2), ops=ops,
+    return [dict(stage=name, ms_per_step_wall=round(wall * 1e3, 2), gpu_busy_ms_per_step=round(busy, 2), ops=ops,
                  note='self GPU time of each operation per step (profiler on: slower than the model row)')]
 
 
@@ -396,10 +400,12 @@ def stage_profile(dev, bs=PAPER_BS, n=10, top=30):
 def main(out:str=None,            # folder for gpu_bench.json
          quick:bool=False,        # a few steps of each stage: a smoke test (runs on a CPU too)
          n_mock:int=1024,         # mock galaxies to generate and tile
-         workers:str='8,D,Dg',    # loaders for the loader, learner and split stages: N workers or D (crops on the device); suffixes p/u: pinned/unpinned, f: prefetch, g: CUDA graph
-         stages:str='model,graph,profile,tfms,loader,learner,split,check,syncs,baselines,compile',
+         workers:str='8,D,Dg',    # loaders for the loader, learner and split stages: N workers or D (crops on the device); suffixes p/u: pinned/unpinned, f: prefetch, g: CUDA graph, o: old pooled shortcut
+         stages:str='model,graph,profile,tfms,loader,learner,split,check,syncs,baselines,compile',   # also: run, graph-pool, profile-pool, check-pool
          budget_s:float=420.,     # skip the stages not started after this many seconds
-         run_epochs:str='5'):     # epochs of each `run` row, comma-separated (several: the per-epoch cost from the slope)
+         run_epochs:str='5',      # epochs of each `run` row, comma-separated (several: the per-epoch cost from the slope)
+         run_workers:str=None,    # loaders of the run stage (default: --workers)
+         model_variants:str=None): # rows of the model stage, comma-separated (model, model-fp32, model-foreach, model-slice, model-pool, big); default all
     t_start = time.perf_counter()
     global N_GALAXIES
     dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
@@ -411,7 +417,10 @@ def main(out:str=None,            # folder for gpu_bench.json
                 cpus=os.cpu_count(), n_iters=n, warmup=warmup)
     print(json.dumps(info), flush=True)
     if dev.type == 'cuda': torch.backends.cudnn.benchmark = True
-    runs = dict(model=lambda: stage_model(dev, n, warmup, bs, big), graph=lambda: stage_graph(dev, n, warmup, bs),
+    runs = dict(model=lambda: stage_model(dev, n, warmup, bs, big, model_variants and model_variants.split(',')), graph=lambda: stage_graph(dev, n, warmup, bs),
+                **{'graph-pool': lambda: stage_graph(dev, n, warmup, bs, 'pool'),
+                   'profile-pool': lambda: stage_profile(dev, bs, shortcut='pool'),
+                   'check-pool': lambda: stage_check(dev, n_mock, bs, spec='Do')},
                 compile=lambda: stage_compile(dev, n, warmup, bs),
                 baselines=lambda: stage_baselines(dev, max(n // 4, 2), max(warmup // 2, 1), bs),
                 tfms=lambda: stage_tfms(dev, n, warmup, n_mock, bs),
@@ -419,7 +428,7 @@ def main(out:str=None,            # folder for gpu_bench.json
                 learner=lambda: stage_learner(dev, n, warmup, n_mock, ws, bs),
                 split=lambda: stage_split(dev, n, warmup, n_mock, ws, bs),
                 check=lambda: stage_check(dev, n_mock, bs), profile=lambda: stage_profile(dev, bs),
-                run=lambda: [r for e in run_epochs.split(',') for r in stage_run(dev, n_mock, ws, bs, int(e))],
+                run=lambda: [r for e in run_epochs.split(',') for r in stage_run(dev, n_mock, run_workers.split(',') if run_workers else ws, bs, int(e))],
                 syncs=lambda: stage_syncs(dev, n_mock, [w for w in ws if w.startswith('D')] or ws[:1], bs))
     rows = []
     for name in stages.split(','):
