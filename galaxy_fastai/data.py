@@ -23,7 +23,7 @@ from fastprogress.fastprogress import progress_bar
 from fastai.data.core import Pipeline, TfmdDL, TfmdLists
 from fastai.data.load import _loaders
 from fastai.data.transforms import Category, IntToFloatTensor, ItemTransform, Transform
-from fastai.torch_core import TensorBase, TensorCategory, TensorImage, default_device, to_device
+from fastai.torch_core import TensorBase, TensorCategory, TensorImage, default_device, retain_type, to_device
 from fastai.vision.augment import RandTransform
 
 from .selection import CLASS_NAMES, N_CLASSES, image_path, read_manifest, validate_manifest
@@ -32,15 +32,15 @@ from .mock import galaxy_fastai_home
 # %% auto #0
 __all__ = ['TRAIN_SCALE', 'TEST_SCALES', 'AUTHORS_TEST_SCALE', 'RESIZE', 'CROP', 'CACHE_SIDE', 'CACHE_VERSION', 'SKIPPED_COLUMNS',
            'RESIZERS', 'AUTHORS_JITTER', 'PAPER_JITTER', 'SURVIVING_JITTER', 'WHITEN_UNITS', 'FIGURE6_GALAXY',
-           'BadImageError', 'read_centre', 'source_signature', 'GalaxyCache', 'skip_report', 'galaxy_cache',
+           'BadImageError', 'read_centre', 'source_signature', 'GalaxyCache', 'skip_report', 'galaxy_cache', 'on_plain',
            'to_device_of', 'centre_crop', 'tf1_taps', 'resize_tf1_batch', 'resize_tf1', 'resize_antialias',
            'ScaleCropResize', 'crop_windows', 'BatchRandomCrop', 'dihedral_perms', 'BatchDihedral', 'adjust_brightness',
            'adjust_contrast', 'rgb_to_hsv', 'hsv_to_rgb', 'adjust_saturation_hue', 'adjust_gamma', 'channel_gain',
-           'ColorJitter', 'per_image_standardize', 'Whiten', 'paper_batch_tfms', 'JpegSource', 'GalaxyItem',
-           'manifest_class_names', 'scan_images', 'one_torch_thread', 'OneThreadPipeline', 'GalaxyDL', 'CropRows',
-           'DeviceCrops', 'GalaxyRowItem', 'GatherCrops', 'DeviceGalaxyDL', 'default_pin_memory', 'source_dls',
-           'galaxy_dls', 'preprocessing_steps', 'show_preprocessing', 'test_dl_at', 'labels_of', 'predict_multiscale',
-           'loader_speed', 'time_cache_build', 'bench_loading', 'speedups', 'data_step_ratio']
+           'ColorJitter', 'per_image_standardize', 'min_max_stretch', 'Whiten', 'paper_batch_tfms', 'JpegSource',
+           'GalaxyItem', 'manifest_class_names', 'scan_images', 'one_torch_thread', 'OneThreadPipeline', 'GalaxyDL',
+           'CropRows', 'DeviceCrops', 'GalaxyRowItem', 'GatherCrops', 'DeviceGalaxyDL', 'default_pin_memory',
+           'source_dls', 'galaxy_dls', 'preprocessing_steps', 'show_preprocessing', 'test_dl_at', 'labels_of',
+           'predict_multiscale', 'loader_speed', 'time_cache_build', 'bench_loading', 'speedups', 'data_step_ratio']
 
 # %% ../nbs/02_data.ipynb #0933e87e
 TRAIN_SCALE = (170, 240)
@@ -174,6 +174,10 @@ def galaxy_cache(root, ids, side:int=CACHE_SIDE, on_error:str='raise', home=None
     return cache
 
 # %% ../nbs/02_data.ipynb #681cbd04
+def on_plain(f, x:torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    "`f(x, ...)` computed on `x` as a plain `torch.Tensor` (no fastai dispatch per op), returned as `x`'s type with its metadata."
+    return retain_type(f(x.as_subclass(torch.Tensor), *args, **kwargs), x)
+
 def to_device_of(t:torch.Tensor, x:torch.Tensor) -> torch.Tensor:
     "CPU tensor `t` (a transform's random draws) on `x`'s device; on CUDA a non-blocking copy from pinned memory, so the host never waits for the GPU."
     if x.device.type != 'cuda' or t.device == x.device: return t.to(x.device)
@@ -253,8 +257,8 @@ class ScaleCropResize(RandTransform):
         if self.sides.max() > x.shape[-1]: raise ValueError(f'crop side {int(self.sides.max())} exceeds the stored {x.shape[-1]}×{x.shape[-1]} region')
 
     def encodes(self, x:TensorImage):
-        if self.method == 'tf1': return TensorImage(resize_tf1_batch(x, self.sides, self.size))
-        return TensorImage(torch.cat([resize_antialias(centre_crop(x[i:i+1], int(s)), self.size) for i, s in enumerate(self.sides)]))
+        if self.method == 'tf1': return on_plain(resize_tf1_batch, x, self.sides, self.size)
+        return on_plain(lambda t: torch.cat([resize_antialias(centre_crop(t[i:i+1], int(s)), self.size) for i, s in enumerate(self.sides)]), x)
 
 # %% ../nbs/02_data.ipynb #c5f1441e
 def crop_windows(x:torch.Tensor, tops, lefts, size:int, vectorised:bool|None=None) -> torch.Tensor:
@@ -272,7 +276,7 @@ class BatchRandomCrop(RandTransform):
         x = _first(b); n, (h, w) = len(x), x.shape[-2:]
         if split_idx: self.tops, self.lefts = torch.full((n,), (h - self.size)//2), torch.full((n,), (w - self.size)//2)
         else: self.tops, self.lefts = torch.randint(0, h - self.size + 1, (n,)), torch.randint(0, w - self.size + 1, (n,))
-    def encodes(self, x:TensorImage): return TensorImage(crop_windows(x, self.tops, self.lefts, self.size))
+    def encodes(self, x:TensorImage): return on_plain(crop_windows, x, self.tops, self.lefts, self.size)
 
 @lru_cache(maxsize=16)
 def dihedral_perms(side:int, device='cpu') -> torch.Tensor:
@@ -284,11 +288,12 @@ class BatchDihedral(RandTransform):
     "fastai's `DihedralItem` on a batch (train only): one of the 8 rotations/flips per image, by exact pixel permutation."
     order = 12
     def before_call(self, b, split_idx): self.do, self.ks = True, torch.randint(0, 8, (len(_first(b)),))
-    def encodes(self, x:TensorImage):
+    def encodes(self, x:TensorImage): return on_plain(self._permute, x)
+    def _permute(self, x):
         n, c, h, w = x.shape
         if h != w: raise ValueError(f'BatchDihedral needs square images, not {h}×{w}')
         perm = dihedral_perms(h, str(x.device))[to_device_of(self.ks, x)]
-        return TensorImage(x.flatten(2).gather(2, perm[:, None].expand(n, c, h * w)).view_as(x))
+        return x.flatten(2).gather(2, perm[:, None].expand(n, c, h * w)).view_as(x)
 
 # %% ../nbs/02_data.ipynb #1b0e3a16
 AUTHORS_JITTER = dict(brightness=63/255, contrast=(0.2, 1.8), clip=False)
@@ -364,7 +369,8 @@ class ColorJitter(RandTransform):
         if self.channel_gain: p['channel_gain'] = u(*self.channel_gain, 3)
         self.do, self.params = True, p
 
-    def encodes(self, x:TensorImage):
+    def encodes(self, x:TensorImage): return on_plain(self._jitter, x)
+    def _jitter(self, x):
         p = self.params
         if 'brightness' in p: x = adjust_brightness(x, p['brightness'])
         if 'contrast' in p: x = adjust_contrast(x, p['contrast'])
@@ -372,7 +378,7 @@ class ColorJitter(RandTransform):
         if 'saturation' in p or 'hue' in p: x = adjust_saturation_hue(x, p.get('saturation'), p.get('hue'))
         if 'gamma' in p: x = adjust_gamma(x, p['gamma'])
         if 'channel_gain' in p: x = channel_gain(x, p['channel_gain'])
-        return TensorImage(x)
+        return x
 
 # %% ../nbs/02_data.ipynb #129d2c5f
 WHITEN_UNITS = 255.
@@ -384,13 +390,16 @@ def per_image_standardize(x:torch.Tensor, units:float=WHITEN_UNITS) -> torch.Ten
     s = x.std((1, 2, 3), correction=0, keepdim=True)
     return (x - m) / s.clamp_min(1 / (units * math.sqrt(x[0].numel())))
 
+def min_max_stretch(x:torch.Tensor) -> torch.Tensor:
+    "Each image of x (N×C×H×W) stretched linearly to [0, 1] (for display)."
+    lo, hi = x.amin((1, 2, 3), keepdim=True), x.amax((1, 2, 3), keepdim=True)
+    return (x - lo) / (hi - lo).clamp_min(1e-6)
+
 class Whiten(Transform):
     "Per-image whitening, the last step on train and test; decodes to a min–max stretch, for display only."
     order = 90
-    def encodes(self, x:TensorImage): return TensorImage(per_image_standardize(x))
-    def decodes(self, x:TensorImage):
-        lo, hi = x.amin((1, 2, 3), keepdim=True), x.amax((1, 2, 3), keepdim=True)
-        return TensorImage((x - lo) / (hi - lo).clamp_min(1e-6))
+    def encodes(self, x:TensorImage): return on_plain(per_image_standardize, x)
+    def decodes(self, x:TensorImage): return on_plain(min_max_stretch, x)
 
 # %% ../nbs/02_data.ipynb #7773c36f
 def paper_batch_tfms(train_scale=TRAIN_SCALE, test_scale:int=AUTHORS_TEST_SCALE, resize:str='tf1',

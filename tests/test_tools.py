@@ -40,3 +40,13 @@ def test_gpu_bench_specs_and_shortcuts():
         m(x).sum().backward()
         grads.append(torch.cat([p.grad.flatten() for p in m.parameters()]))
     assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5) and torch.allclose(grads[0], grads[2], rtol=1e-4, atol=1e-5)
+
+
+def test_bench_tfms_runs_and_counts():
+    "tools/bench_tfms.py times both sides and finds the transforms computing on plain tensors (few fastai dispatches)."
+    import re
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'bench_tfms.py'), '--bs', '2', '--reps', '1'], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    counts = [int(n) for n in re.findall(r'(\d+) fastai-dispatched ops', r.stdout)]
+    assert len(counts) == 2 and all(n <= 10 for n in counts), r.stdout

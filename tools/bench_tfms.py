@@ -1,0 +1,47 @@
+#!/usr/bin/env python
+"""Time the paper's batch transforms (galaxy_fastai.data.paper_batch_tfms) on this CPU, and count fastai's per-op dispatches.
+
+    .venv/bin/python tools/bench_tfms.py                  # batches of 8 and 128, train and test side, one torch thread
+    .venv/bin/python tools/bench_tfms.py --bs 32 --reps 20
+
+Prints, per batch size and side: the median over 5 rounds of `reps` calls of the ms per batch (uint8 240×240 crops in,
+whitened 64×64 floats out), and how many torch operations of one call ran on fastai tensor types (each one a call of
+fastai's `TensorBase.__torch_function__`, the Python overhead `on_plain` removes). Every figure carries the 1-minute
+load average: this machine may be shared.
+"""
+import os, time, warnings
+from unittest.mock import patch
+
+warnings.filterwarnings('ignore', category=FutureWarning)
+import torch
+from fastcore.script import call_parse
+from fastai.data.core import Pipeline
+from fastai.torch_core import TensorBase, TensorImage
+
+from galaxy_fastai.data import CACHE_SIDE, paper_batch_tfms
+
+
+def fastai_dispatches(f, *args) -> int:
+    "How many torch ops on fastai tensor subclasses `f(*args)` runs (calls of `TensorBase.__torch_function__`)."
+    n, orig = [0], TensorBase.__torch_function__.__func__
+    def counted(cls, *a, **kw): n[0] += 1; return orig(cls, *a, **kw)
+    with patch.object(TensorBase, '__torch_function__', classmethod(counted)): f(*args)
+    return n[0]
+
+@call_parse
+def main(bs:str='8,128',    # batch sizes, comma separated
+         reps:int=20,       # calls per timed round (5 rounds)
+         threads:int=1):    # torch threads (GalaxyDL runs the transforms on one)
+    torch.set_num_threads(threads); torch.manual_seed(0)
+    for b in (int(s) for s in bs.split(',')):
+        xb = TensorImage(torch.randint(0, 256, (b, 3, CACHE_SIDE, CACHE_SIDE), dtype=torch.uint8))
+        for split, side in ((0, 'train'), (1, 'test')):
+            pipe = Pipeline(paper_batch_tfms(), split_idx=split)
+            for _ in range(3): pipe(xb)
+            rounds = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                for _ in range(reps): pipe(xb)
+                rounds.append((time.perf_counter() - t0) / reps * 1000)
+            print(f'bs {b:4d} {side:5s}: {sorted(rounds)[2]:7.2f} ms per batch, {fastai_dispatches(pipe, xb):4d} fastai-dispatched ops, '
+                  f'load {os.getloadavg()[0]:.2f}', flush=True)
