@@ -25,6 +25,7 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `learner W`: fastai's `Learner` from `schedule_learner`, timed by `train_throughput`: the real training loop
   (`Wf`: with `PrefetchBatches`, building batches ahead in a background thread; `Wg`: with `CudaGraphModel`, the model's
   forward and backward replayed as CUDA graphs; `Wo`: with the old pooled shortcut);
+- `hostprof W`: the real loop under `cProfile` (main thread): where the host's time goes per iteration;
 - `check`: `CudaGraphModel` against the ordinary step: the same seeded 40-iteration run (no dropout) eager twice and graphed
   once, from crops held on the GPU; the relative weight difference graphed-vs-eager beside eager-vs-eager;
 - `split W`: that loop with the GPU synchronised before and after each step: median wait for a batch vs median step;
@@ -301,6 +302,35 @@ def stage_learner(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
                        note='fastai Learner + fit_schedule, the real training loop'))
     return out
 
+def stage_hostprof(dev, n, warmup, n_mock, specs, bs=PAPER_BS, top=40):
+    "Where the host's time goes in the real loop: `cProfile` of the main thread over `n` iterations after `warmup`, per iteration."
+    import cProfile, io, pstats
+    from dataclasses import replace
+    from fastai.callback.core import Callback
+    from galaxy_fastai.train import PAPER_SCHEDULE, fit_schedule, schedule_learner
+    out = []
+    for spec in specs:
+        prof = cProfile.Profile()
+        class Prof(Callback):
+            order = 101
+            def before_batch(self):
+                if self.training and self.learn.iteration == warmup: sync(); self.t0 = time.perf_counter(); prof.enable()
+            def after_fit(self): prof.disable(); sync(); self.t1 = time.perf_counter()
+        torch.manual_seed(0)
+        learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), spec_model(spec), PAPER_SCHEDULE)
+        cb = Prof()
+        with learn.no_logging(), learn.no_bar():
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=warmup + n, milestones=()), cbs=[cb] + spec_cbs(spec))
+        st = pstats.Stats(prof)
+        buf = io.StringIO(); pstats.Stats(prof, stream=buf).sort_stats('cumulative').print_stats(top); print(buf.getvalue()[-12000:], flush=True)
+        def rows(key):
+            fns = sorted(st.stats.items(), key=lambda kv: kv[1][key], reverse=True)[:top]
+            return [dict(fn=f'{Path(f).name}:{line} {name}'[:100], cum_ms=round(1000 * ct / n, 3), self_ms=round(1000 * tt / n, 3), calls=round(nc / n, 1))
+                    for (f, line, name), (cc, nc, tt, ct, callers) in fns]
+        out.append(row(f'hostprof {spec}', bs * n / (cb.t1 - cb.t0), bs=bs, top=rows(3), top_self=rows(2),
+                       note='cProfile of the main thread (slows Python ~2x): per-iteration cumulative and self ms of the heaviest functions'))
+    return out
+
 def stage_check(dev, n_mock, bs=PAPER_BS, iters=40, spec='D'):
     "`CudaGraphModel` against the ordinary step: one seeded run (no dropout), eager twice and graphed once; relative weight differences."
     if dev.type != 'cuda': return [dict(stage='check', note='needs CUDA')]
@@ -428,6 +458,7 @@ def main(out:str=None,            # folder for gpu_bench.json
                 learner=lambda: stage_learner(dev, n, warmup, n_mock, ws, bs),
                 split=lambda: stage_split(dev, n, warmup, n_mock, ws, bs),
                 check=lambda: stage_check(dev, n_mock, bs), profile=lambda: stage_profile(dev, bs),
+                hostprof=lambda: stage_hostprof(dev, n, warmup, n_mock, ws, bs),
                 run=lambda: [r for e in run_epochs.split(',') for r in stage_run(dev, n_mock, run_workers.split(',') if run_workers else ws, bs, int(e))],
                 syncs=lambda: stage_syncs(dev, n_mock, [w for w in ws if w.startswith('D')] or ws[:1], bs))
     rows = []
