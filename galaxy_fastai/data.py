@@ -290,6 +290,7 @@ class BatchDihedral(RandTransform):
     def before_call(self, b, split_idx): self.do, self.ks = True, torch.randint(0, 8, (len(_first(b)),))
     def encodes(self, x:TensorImage): return on_plain(self._permute, x)
     def _permute(self, x):
+        "Image n of plain tensor x (N×C×H×W) under its drawn dihedral transform `ks[n]`."
         n, c, h, w = x.shape
         if h != w: raise ValueError(f'BatchDihedral needs square images, not {h}×{w}')
         perm = dihedral_perms(h, str(x.device))[to_device_of(self.ks, x)]
@@ -371,6 +372,7 @@ class ColorJitter(RandTransform):
 
     def encodes(self, x:TensorImage): return on_plain(self._jitter, x)
     def _jitter(self, x):
+        "The drawn distortions applied to plain tensor x, in §4.2's order."
         p = self.params
         if 'brightness' in p: x = adjust_brightness(x, p['brightness'])
         if 'contrast' in p: x = adjust_contrast(x, p['contrast'])
