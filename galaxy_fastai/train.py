@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from fastai.basics import (Learner, Callback, CancelFitException, CancelEpochException, OptimWrapper,
+from fastai.basics import (Learner, Callback, CancelFitException, CancelEpochException, CancelValidException, OptimWrapper,
                            CrossEntropyLossFlat, accuracy, noop)
 from fastai.learner import AvgSmoothLoss, Recorder
 from fastai.callback.schedule import ParamScheduler
@@ -30,7 +30,7 @@ __all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAM
            'nesterov_sgd', 'schedule_opt_func', 'IterationBudget', 'IterScheduler', 'seed_everything',
            'loader_rng_states', 'set_loader_rng_states', 'skip_batches', 'unskip_batches', 'save_checkpoint',
            'load_checkpoint', 'ResumeFrom', 'Checkpointer', 'DeviceSmoothLoss', 'LossOnDevice', 'default_device_fast',
-           'schedule_learner', 'fit_schedule', 'train_throughput', 'PrefetchBatches', 'CudaGraphModel']
+           'schedule_learner', 'fit_schedule', 'train_throughput', 'PrefetchBatches', 'CudaGraphModel', 'ValidEvery']
 
 # %% ../nbs/05_train.ipynb #674f4f43
 @dataclass(frozen=True)
@@ -364,7 +364,7 @@ def fit_schedule(learn:Learner, schedule:Schedule|None=None, ckpt_dir=None, ever
     if start >= schedule.max_iters:
         print(f'already trained for {start} >= max_iters={schedule.max_iters} iterations'); learn.iteration = start
         return learn
-    learn.fit(math.ceil(schedule.max_iters / n), cbs=run_cbs + list(cbs or []))
+    learn.fit(math.ceil(schedule.max_iters / n), cbs=run_cbs + listify(cbs))
     learn.checkpoint_iters = ckpt_cb.saved if ckpt_cb else []
     return learn
 
@@ -458,3 +458,19 @@ class CudaGraphModel(Callback):
             raise ValueError(f'CudaGraphModel recorded batches of shape {self.shape}, got {tuple(self.xb[0].shape)}: use drop_last=True and one batch size')
     def after_fit(self):
         if self.graphed is not None: self.graphed.__dict__.pop('forward', None); self.graphed = None
+
+# %% ../nbs/05_train.ipynb #d3cc3e71
+class ValidEvery(Callback):
+    "Run fastai's validation pass only after every `n`-th epoch; skipped epochs record `None` for the validation loss and metrics."
+    order = 200   # last: every other callback's `before_validate` has run, so each `after_validate` is paired
+    def __init__(self, n:int):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f'ValidEvery needs a whole number of epochs >= 1, got {n!r}')
+        self.n, self.skipped = n, False
+    def before_validate(self):
+        self.skipped = (self.epoch + 1) % self.n != 0
+        if self.skipped: raise CancelValidException
+    def after_validate(self):
+        "After a skipped pass, a `None` in each validation column of the `Recorder`'s row, which fastai would leave out."
+        rec = getattr(self.learn, 'recorder', None)
+        if self.skipped and rec is not None and rec.valid_metrics: rec.log += [None] * (1 + len(self.learn.metrics))
+

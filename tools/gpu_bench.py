@@ -17,7 +17,8 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `compile`: the bf16 step with `torch.compile` (default mode), compile time reported apart;
 - `tfms`: the paper's batch transforms alone (S crop + TF1 resize, crop 64, dihedral, colour, whitening) on a GPU batch;
 - `profile`: the eager bf16 step under `torch.profiler`: the GPU kernels that take its time, and how busy the GPU is;
-- `run`: whole epochs of the real loop (`--run-epochs`; 5 = 1,010 iterations), validation included, timed by the wall clock;
+- `run`: whole epochs of the real loop (`--run-epochs`; 5 = 1,010 iterations), validation included (after every epoch, or
+  every `--run-valid-every` epochs), timed by the wall clock;
 - `syncs`: where the real loop (on the `D` loaders) makes the host wait for the GPU, by call site (`set_sync_debug_mode`);
 - `loader W`: the training loader of `galaxy_dls` (decoded-once crops, batch transforms on the GPU) with W workers, no model
   (W = `D`: `galaxy_dls(source='device')`, the crops held on the GPU and gathered there, no workers);
@@ -353,12 +354,12 @@ def stage_check(dev, n_mock, bs=PAPER_BS, iters=40, spec='D'):
                  smooth_loss_eager=(round(l1, 4), round(l2, 4)), smooth_loss_graph=round(lg, 4), fit_s=(round(t1, 1), round(t2, 1), round(tg, 1)),
                  forward_restored=not left, note='relative L2 weight difference after the run; eager-vs-eager is the noise of non-deterministic kernels')]
 
-def stage_run(dev, n_mock, specs, bs=PAPER_BS, epochs=5):
+def stage_run(dev, n_mock, specs, bs=PAPER_BS, epochs=5, valid_every=1):
     "Whole epochs of the real loop, validation passes included, timed by the wall clock: the plainest projection of 72k iterations."
     from dataclasses import replace
     from galaxy_fastai.resnet import GalaxyResNet
-    from galaxy_fastai.train import PAPER_SCHEDULE, fit_schedule, schedule_learner
-    out = []
+    from galaxy_fastai.train import PAPER_SCHEDULE, ValidEvery, fit_schedule, schedule_learner
+    out, tag = [], f' v{valid_every}' if valid_every > 1 else ''
     for spec in specs:
         torch.manual_seed(0)
         dls = spec_dls(n_mock, bs, spec, dev)
@@ -366,10 +367,10 @@ def stage_run(dev, n_mock, specs, bs=PAPER_BS, epochs=5):
         iters = epochs * len(dls.train)
         sync(); t0 = time.perf_counter()
         with learn.no_logging(), learn.no_bar():
-            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=spec_cbs(spec))
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=spec_cbs(spec) + [ValidEvery(valid_every)] * (valid_every > 1))
         sync(); wall = time.perf_counter() - t0
-        out.append(row(f'run {spec} {epochs}ep', iters * bs / wall, bs=bs, iters=iters, wall_s=round(wall, 1), valid_passes=len(learn.recorder.values),
-                       note=f'{epochs} epochs of fit_schedule, first step and validation included'))
+        out.append(row(f'run {spec} {epochs}ep{tag}', iters * bs / wall, bs=bs, iters=iters, wall_s=round(wall, 1), valid_passes=sum(r[1] is not None for r in learn.recorder.values),
+                       note=f'{epochs} epochs of fit_schedule, first step and validation' + (f' (every {valid_every} epochs)' if valid_every > 1 else '') + ' included'))
     return out
 
 def stage_syncs(dev, n_mock, specs, bs=PAPER_BS, iters=30):
@@ -435,6 +436,7 @@ def main(out:str=None,            # folder for gpu_bench.json
          budget_s:float=420.,     # skip the stages not started after this many seconds
          run_epochs:str='5',      # epochs of each `run` row, comma-separated (several: the per-epoch cost from the slope)
          run_workers:str=None,    # loaders of the run stage (default: --workers)
+         run_valid_every:int=1,   # the run stage validates after every this many epochs (train.ValidEvery)
          model_variants:str=None): # rows of the model stage, comma-separated (model, model-fp32, model-foreach, model-slice, model-pool, big); default all
     t_start = time.perf_counter()
     global N_GALAXIES
@@ -459,7 +461,7 @@ def main(out:str=None,            # folder for gpu_bench.json
                 split=lambda: stage_split(dev, n, warmup, n_mock, ws, bs),
                 check=lambda: stage_check(dev, n_mock, bs), profile=lambda: stage_profile(dev, bs),
                 hostprof=lambda: stage_hostprof(dev, n, warmup, n_mock, ws, bs),
-                run=lambda: [r for e in run_epochs.split(',') for r in stage_run(dev, n_mock, run_workers.split(',') if run_workers else ws, bs, int(e))],
+                run=lambda: [r for e in run_epochs.split(',') for r in stage_run(dev, n_mock, run_workers.split(',') if run_workers else ws, bs, int(e), run_valid_every)],
                 syncs=lambda: stage_syncs(dev, n_mock, [w for w in ws if w.startswith('D')] or ws[:1], bs))
     rows = []
     for name in stages.split(','):
