@@ -11,6 +11,7 @@ import copy, hashlib, json, math, os, shutil, tempfile, time, uuid
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -37,10 +38,11 @@ __all__ = ['TRAIN_SCALE', 'TEST_SCALES', 'AUTHORS_TEST_SCALE', 'RESIZE', 'CROP',
            'ScaleCropResize', 'crop_windows', 'BatchRandomCrop', 'dihedral_perms', 'BatchDihedral', 'adjust_brightness',
            'adjust_contrast', 'rgb_to_hsv', 'hsv_to_rgb', 'adjust_saturation_hue', 'adjust_gamma', 'channel_gain',
            'ColorJitter', 'per_image_standardize', 'min_max_stretch', 'Whiten', 'paper_batch_tfms', 'JpegSource',
-           'GalaxyItem', 'manifest_class_names', 'scan_images', 'one_torch_thread', 'OneThreadPipeline', 'GalaxyDL',
-           'CropRows', 'DeviceCrops', 'GalaxyRowItem', 'GatherCrops', 'DeviceGalaxyDL', 'default_pin_memory',
-           'source_dls', 'galaxy_dls', 'preprocessing_steps', 'show_preprocessing', 'test_dl_at', 'labels_of',
-           'predict_multiscale', 'loader_speed', 'time_cache_build', 'bench_loading', 'speedups', 'data_step_ratio']
+           'GalaxyItem', 'manifest_class_names', 'scan_images', 'fastai_dispatches', 'one_torch_thread',
+           'OneThreadPipeline', 'GalaxyDL', 'CropRows', 'DeviceCrops', 'GalaxyRowItem', 'GatherCrops', 'DeviceGalaxyDL',
+           'default_pin_memory', 'source_dls', 'galaxy_dls', 'preprocessing_steps', 'show_preprocessing', 'test_dl_at',
+           'labels_of', 'predict_multiscale', 'loader_speed', 'time_cache_build', 'bench_loading', 'speedups',
+           'data_step_ratio']
 
 # %% ../nbs/02_data.ipynb #0933e87e
 TRAIN_SCALE = (170, 240)
@@ -448,6 +450,15 @@ def scan_images(root, ids, decode:bool=False) -> pd.DataFrame:
             elif not p.is_file(): raise FileNotFoundError(f'{p}: no such image file')
         except (BadImageError, FileNotFoundError) as e: bad.append((int(gid), str(p), str(e)))
     return pd.DataFrame(bad, columns=SKIPPED_COLUMNS)
+
+# %% ../nbs/02_data.ipynb #067ed261
+def fastai_dispatches(f, *args) -> int:
+    "How many torch ops on fastai tensor subclasses `f(*args)` runs (calls of `TensorBase.__torch_function__`)."
+    n, orig = [0], TensorBase.__torch_function__.__func__
+    def counted(cls, *a, **kw): n[0] += 1; return orig(cls, *a, **kw)
+    with patch.object(TensorBase, '__torch_function__', classmethod(counted)): f(*args)
+    return n[0]
+
 
 # %% ../nbs/02_data.ipynb #5e4c4379
 @contextmanager

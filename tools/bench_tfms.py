@@ -10,23 +10,15 @@ fastai's `TensorBase.__torch_function__`, the Python overhead `on_plain` removes
 load average: this machine may be shared.
 """
 import os, time, warnings
-from unittest.mock import patch
 
 warnings.filterwarnings('ignore', category=FutureWarning)
 import torch
 from fastcore.script import call_parse
 from fastai.data.core import Pipeline
-from fastai.torch_core import TensorBase, TensorImage
+from fastai.torch_core import TensorImage
 
-from galaxy_fastai.data import CACHE_SIDE, paper_batch_tfms
+from galaxy_fastai.data import CACHE_SIDE, fastai_dispatches, paper_batch_tfms
 
-
-def fastai_dispatches(f, *args) -> int:
-    "How many torch ops on fastai tensor subclasses `f(*args)` runs (calls of `TensorBase.__torch_function__`)."
-    n, orig = [0], TensorBase.__torch_function__.__func__
-    def counted(cls, *a, **kw): n[0] += 1; return orig(cls, *a, **kw)
-    with patch.object(TensorBase, '__torch_function__', classmethod(counted)): f(*args)
-    return n[0]
 
 @call_parse
 def main(bs:str='8,128',    # batch sizes, comma separated
