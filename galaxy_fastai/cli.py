@@ -28,7 +28,7 @@ from fastprogress.fastprogress import IN_NOTEBOOK, progress_bar
 from .selection import (assign_classes, caption, plot_class_counts, plot_examples, read_manifest,
                                      read_solutions, solutions_csv, split_manifest, table1, table2, thresholds_for,
                                      class_names_for, write_manifest, galaxy_data, make_split, image_path, SPLIT_SEED)
-from .train import CHECKPOINT_NAME, CudaGraphModel, PrefetchBatches, Schedule, ValidEvery, get_config, seed_everything, schedule_learner, fit_schedule
+from .train import CHECKPOINT_NAME, CudaGraphModel, CudaGraphTfms, PrefetchBatches, Schedule, ValidEvery, get_config, seed_everything, schedule_learner, fit_schedule
 from .data import (AUTHORS_TEST_SCALE, CACHE_SIDE, CROP, RESIZE, RESIZERS, TEST_SCALES, centre_crop, galaxy_dls,
                                 manifest_class_names, paper_batch_tfms, per_image_standardize, predict_multiscale, read_centre,
                                 resize_tf1, resize_antialias, labels_of, tf1_taps)
@@ -201,13 +201,15 @@ def galaxy_train(
     threads:int=None,         # torch CPU threads (1 is fastest on a busy 2-core machine)
     prefetch:bool_arg=False,  # On a GPU, build batches ahead in a thread (train.PrefetchBatches; a resumed run keeps the data order, not the augmentations)
     source:str='cache',       # Where batches come from: 'cache' (decoded-once memmap), 'jpeg', or 'device' (all crops copied once to the GPU)
-    graph:bool_arg=False,     # On a GPU, replay the model's forward and backward as CUDA graphs (train.CudaGraphModel)
+    graph:bool_arg=False,     # On a GPU, replay the model's forward and backward (train.CudaGraphModel) and the batch transforms (train.CudaGraphTfms) as CUDA graphs
+    compile:bool_arg=False,   # With --graph: compile the model's forward (torch.compile) before recording it; fused kernels, not bit-identical to the plain step
     valid_every:int=1,        # Validate after every this many epochs only (train.ValidEvery; skipped epochs leave history.csv's validation columns empty)
 ):
     "Train a model with the paper's recipe (or a scaled one); Ctrl-C checkpoints, --resume continues."
+    if compile and not graph: raise ValueError('--compile compiles the model that --graph records: add --graph')
     learn = train_model(model, data, manifest, config, out, max_iters, bs, lr, every, resume, seed, workers,
                         json.loads(model_kwargs), threads=threads, source=source,
-                        cbs=[PrefetchBatches()] * prefetch + [CudaGraphModel()] * graph + [ValidEvery(valid_every)])
+                        cbs=[PrefetchBatches()] * prefetch + [CudaGraphModel(compile=compile), CudaGraphTfms()] * graph + [ValidEvery(valid_every)])
     if learn.interrupted: sys.exit(130)
 
 # %% ../nbs/08_cli.ipynb #821c9af5

@@ -25,12 +25,15 @@ from fastai.callback.channelslast import ChannelsLast  # noqa: F401 (registers `
 from fastai.torch_core import get_random_states, set_random_states, set_seed
 from fastcore.basics import GetAttr, listify
 
+from .data import GraphedPipeline
+
 # %% auto #0
 __all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAME', 'Schedule', 'scaled', 'get_config',
            'nesterov_sgd', 'schedule_opt_func', 'IterationBudget', 'IterScheduler', 'seed_everything',
            'loader_rng_states', 'set_loader_rng_states', 'skip_batches', 'unskip_batches', 'save_checkpoint',
            'load_checkpoint', 'ResumeFrom', 'Checkpointer', 'DeviceSmoothLoss', 'LossOnDevice', 'default_device_fast',
-           'schedule_learner', 'fit_schedule', 'train_throughput', 'PrefetchBatches', 'CudaGraphModel', 'ValidEvery']
+           'schedule_learner', 'fit_schedule', 'train_throughput', 'PrefetchBatches', 'CudaGraphModel', 'CudaGraphTfms',
+           'ValidEvery']
 
 # %% ../nbs/05_train.ipynb #674f4f43
 @dataclass(frozen=True)
@@ -436,9 +439,10 @@ class PrefetchBatches(Callback):
 
 # %% ../nbs/05_train.ipynb #bdd12953
 class CudaGraphModel(Callback):
-    "On CUDA, record the model's training forward and backward once as CUDA graphs (`torch.cuda.make_graphed_callables`) and replay them at every step."
+    "On CUDA, record the model's training forward and backward once as CUDA graphs (`torch.cuda.make_graphed_callables`) and replay them at every step; `compile`: of `torch.compile`'s kernels."
     order = MixedPrecision.order + 1   # after `ChannelsLast` (-1) and `MixedPrecision` (10) have set the layout and the autocast dtype
-    def __init__(self, input_shape:tuple=(3, 64, 64)): self.input_shape, self.graphed = tuple(input_shape), None
+    def __init__(self, input_shape:tuple=(3, 64, 64), compile:bool=False):
+        self.input_shape, self.compile, self.graphed = tuple(input_shape), compile, None
     def before_fit(self):
         m = self.learn.model
         dev = next(m.parameters()).device
@@ -448,8 +452,12 @@ class CudaGraphModel(Callback):
         self.shape = (self.dls.train.bs, *self.input_shape)
         was_training, state = m.training, {k: v.clone() for k, v in m.state_dict().items()}
         m.train()
+        if self.compile: m.forward = torch.compile(m.forward)   # Inductor's fused kernels are what gets recorded
         with torch.autocast('cuda', dtype=dtype, enabled=mp is not None, cache_enabled=False):
             torch.cuda.make_graphed_callables(m, (torch.randn(self.shape, device=dev),))
+        if self.compile:   # validation (eval mode) runs the ordinary forward: no second compilation for it
+            graphed, eager = m.forward, type(m).forward.__get__(m)
+            m.forward = lambda *args: graphed(*args) if m.training else eager(*args)
         m.load_state_dict(state); m.train(was_training)   # undo the recording passes' batch-norm updates
         self.graphed = m
     def before_batch(self):
@@ -458,6 +466,21 @@ class CudaGraphModel(Callback):
             raise ValueError(f'CudaGraphModel recorded batches of shape {self.shape}, got {tuple(self.xb[0].shape)}: use drop_last=True and one batch size')
     def after_fit(self):
         if self.graphed is not None: self.graphed.__dict__.pop('forward', None); self.graphed = None
+
+# %% ../nbs/05_train.ipynb #c4fe9ce5
+class CudaGraphTfms(Callback):
+    "On CUDA, replay the training loader's batch transforms as one CUDA graph (02_data's `GraphedPipeline`) for the fit; `force`: the same steps unrecorded, anywhere."
+    def __init__(self, force:bool=False): self.force, self.loader, self.graphed = force, None, None
+    def before_fit(self):
+        dl = self.dls.train
+        cuda = getattr(dl, 'device', None) is not None and torch.device(dl.device).type == 'cuda'
+        if not (cuda or self.force): return
+        self.loader, self.orig = dl, dl.after_batch
+        dl.after_batch = self.graphed = GraphedPipeline(self.orig, record=cuda)
+    def after_fit(self):
+        if self.loader is not None: self.loader.after_batch = self.orig
+        self.loader = None
+
 
 # %% ../nbs/05_train.ipynb #d3cc3e71
 class ValidEvery(Callback):

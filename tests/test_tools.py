@@ -28,8 +28,11 @@ def test_gpu_bench_specs_and_shortcuts():
     sys.path.insert(0, str(ROOT/'tools'))
     import gpu_bench as g
     from galaxy_fastai.resnet import GalaxyResNet
-    assert g.worker_spec('Dgo') == dict(workers=0, pin=None, prefetch=False, device_source=True, graph=True, shortcut='pool')
-    assert g.worker_spec('8pf') == dict(workers=8, pin=True, prefetch=True, device_source=False, graph=False, shortcut='library')
+    assert g.worker_spec('Dgo') == dict(workers=0, pin=None, prefetch=False, device_source=True, graph=True, graph_tfms=False, compile=False, shortcut='pool')
+    assert g.worker_spec('8pf') == dict(workers=8, pin=True, prefetch=True, device_source=False, graph=False, graph_tfms=False, compile=False, shortcut='library')
+    assert g.worker_spec('Dgtc') == dict(workers=0, pin=None, prefetch=False, device_source=True, graph=True, graph_tfms=True, compile=True, shortcut='library')
+    cbs = g.spec_cbs('Dgtc')
+    assert [type(c).__name__ for c in cbs] == ['CudaGraphModel', 'CudaGraphTfms'] and cbs[0].compile
     assert g.subsample_matches_pool(torch.device('cpu'))
     torch.manual_seed(0)
     lib = GalaxyResNet(p_drop=0.).to(memory_format=torch.channels_last)

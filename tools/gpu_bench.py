@@ -15,7 +15,9 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `graph`: the bf16 step captured once as a CUDA graph and replayed (the step without Python or launch overhead);
   `graph-pool`, `profile-pool`, `check-pool`: those stages with the shortcut as a pool, as before `subsample`;
 - `compile`: the bf16 step with `torch.compile` (default mode), compile time reported apart;
-- `tfms`: the paper's batch transforms alone (S crop + TF1 resize, crop 64, dihedral, colour, whitening) on a GPU batch;
+  `graph-compile`: the compiled step (Inductor's fused kernels) captured as one CUDA graph, as `graph`;
+- `tfms`: the paper's training-side batch transforms alone (S crop + TF1 resize, crop 64, dihedral, colour, whitening) on a GPU
+  batch; `tfms-graph`: the same through `data.GraphedPipeline` (draws on the host, one copy, one graph replay);
 - `profile`: the eager bf16 step under `torch.profiler`: the GPU kernels that take its time, and how busy the GPU is;
 - `run`: whole epochs of the real loop (`--run-epochs`; 5 = 1,010 iterations), validation included (after every epoch, or
   every `--run-valid-every` epochs), timed by the wall clock;
@@ -25,8 +27,11 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `items W`: the same loader with no transfer and no transforms (what the workers deliver to the main process);
 - `learner W`: fastai's `Learner` from `schedule_learner`, timed by `train_throughput`: the real training loop
   (`Wf`: with `PrefetchBatches`, building batches ahead in a background thread; `Wg`: with `CudaGraphModel`, the model's
-  forward and backward replayed as CUDA graphs; `Wo`: with the old pooled shortcut);
+  forward and backward replayed as CUDA graphs; `Wt`: with `CudaGraphTfms`, the batch transforms replayed as a CUDA graph;
+  `Wgc`: `CudaGraphModel(compile=True)`, the model's forward compiled with `torch.compile` before it is recorded; `Wo`: with the old pooled shortcut);
 - `hostprof W`: the real loop under `cProfile` (main thread): where the host's time goes per iteration;
+- `check-compile`: `check` with `CudaGraphModel(compile=True)` (Inductor's kernels: close to, not bit-identical with, eager);
+- `check-tfms`: `GraphedPipeline` against the pipeline itself on 8 seeded training batches (largest difference);
 - `check`: `CudaGraphModel` against the ordinary step: the same seeded 40-iteration run (no dropout) eager twice and graphed
   once, from crops held on the GPU; the relative weight difference graphed-vs-eager beside eager-vs-eager;
 - `split W`: that loop with the GPU synchronised before and after each step: median wait for a batch vs median step;
@@ -131,24 +136,27 @@ def stage_model(dev, n, warmup, bs=PAPER_BS, big=(512, 2048), only=None):
         out.append(row(f'model bs{b}', b / s, bs=b, note='bf16, channels_last: is batch 128 too small to fill the GPU?'))
     return out
 
-def stage_graph(dev, n, warmup, bs=PAPER_BS, shortcut='library'):
-    "The whole bf16 training step (forward, backward, SGD) captured as one CUDA graph."
-    name = 'graph' + ('' if shortcut == 'library' else f'-{shortcut}')
+def stage_graph(dev, n, warmup, bs=PAPER_BS, shortcut='library', compile=False):
+    "The whole bf16 training step (forward, backward, SGD) captured as one CUDA graph; `compile`: of the `torch.compile`d model."
+    name = 'graph' + ('' if shortcut == 'library' else f'-{shortcut}') + ('-compile' if compile else '')
     if dev.type != 'cuda': return [dict(stage=name, note='needs CUDA')]
     from galaxy_fastai.resnet import GalaxyResNet
     torch.manual_seed(0)
-    step, model, opt, fwd_bwd, x = bare_step(with_shortcut(GalaxyResNet(), shortcut), bs, dev)
+    model = with_shortcut(GalaxyResNet(), shortcut)
+    step, model, opt, fwd_bwd, x = bare_step(torch.compile(model) if compile else model, bs, dev)
+    t0 = time.perf_counter()
     s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(s):
         for _ in range(3): step()
     torch.cuda.current_stream().wait_stream(s)
+    sync(); warm_s = time.perf_counter() - t0
     g = torch.cuda.CUDAGraph()
     opt.zero_grad(set_to_none=True)
     with torch.cuda.graph(g):
         fwd_bwd(); opt.step()
     sec = time_steps(g.replay, n, warmup)
-    return [row(name, bs / sec, bs=bs,
-                note=f'whole bf16 step as one CUDA graph (no Python, no launch gaps), {shortcut} shortcut')]
+    return [row(name, bs / sec, bs=bs, warmup_s=round(warm_s, 1),
+                note=f'whole bf16 step as one CUDA graph (no Python, no launch gaps), {shortcut} shortcut' + (', torch.compile (default mode) inside' if compile else ''))]
 
 def stage_compile(dev, n, warmup, bs=PAPER_BS):
     from galaxy_fastai.resnet import GalaxyResNet
@@ -205,18 +213,25 @@ def tiled_dls(n_mock, bs, workers, dev, pin:bool|None=None, device_source:bool=F
                       CLASS_NAMES, [range(n_test, n), range(n_test)], bs=bs, num_workers=workers, device=dev,
                       pin_memory=pin)
 
-def stage_tfms(dev, n, warmup, n_mock, bs=PAPER_BS):
+def stage_tfms(dev, n, warmup, n_mock, bs=PAPER_BS, graphed=False):
+    "The training-side batch transforms alone on a device batch; `graphed`: through `GraphedPipeline`."
+    from galaxy_fastai.data import GraphedPipeline
     dls = tiled_dls(n_mock, bs, 0, dev, n=N_GALAXIES)
     b = dls.train.create_batch([dls.train.dataset[i] for i in range(bs)])
     b = tuple(t.to(dev) for t in b)
-    sec = time_steps(lambda: dls.train.after_batch(b), n, warmup)
-    return [row('tfms', bs / sec, bs=bs, note='batch transforms alone on a device batch of uint8 240×240 crops')]
+    pipe = dls.train.after_batch
+    pipe.split_idx = 0   # the training side (fastai sets it when a loader starts iterating; before that it is None: test side)
+    if graphed: pipe = GraphedPipeline(pipe, record=dev.type == 'cuda')
+    sec = time_steps(lambda: pipe(b), n, warmup)
+    extra = dict(batches=pipe.batches) if graphed else {}
+    return [row('tfms-graph' if graphed else 'tfms', bs / sec, bs=bs, **extra,
+                note='training-side batch transforms alone on a device batch of uint8 240×240 crops' + (', one CUDA graph replay' if graphed else ''))]
 
 def worker_spec(spec:str) -> dict:
-    "'8' → 8 workers, pinning as `galaxy_dls`; 'D' → crops held on the device, no workers; suffixes: 'p' pinned, 'u' unpinned, 'f' `PrefetchBatches`, 'g' `CudaGraphModel`, 'o' the old pooled shortcut."
-    core = spec.rstrip('pufgo')
+    "'8' → 8 workers, pinning as `galaxy_dls`; 'D' → crops held on the device, no workers; suffixes: 'p' pinned, 'u' unpinned, 'f' `PrefetchBatches`, 'g' `CudaGraphModel`, 't' `CudaGraphTfms`, 'c' compiled model, 'o' the old pooled shortcut."
+    core = spec.rstrip('pufgotc')
     return dict(workers=0 if core == 'D' else int(core), pin=True if 'p' in spec else False if 'u' in spec else None,
-                prefetch='f' in spec, device_source=core == 'D', graph='g' in spec,
+                prefetch='f' in spec, device_source=core == 'D', graph='g' in spec, graph_tfms='t' in spec, compile='c' in spec,
                 shortcut='pool' if 'o' in spec[len(core):] else 'library')
 
 def spec_model(spec, **kw):
@@ -231,9 +246,9 @@ def spec_dls(n_mock, bs, spec, dev):
 
 def spec_cbs(spec) -> list:
     "The training callbacks that worker spec `spec` asks for."
-    from galaxy_fastai.train import CudaGraphModel, PrefetchBatches
+    from galaxy_fastai.train import CudaGraphModel, CudaGraphTfms, PrefetchBatches
     w = worker_spec(spec)
-    return ([PrefetchBatches()] if w['prefetch'] else []) + ([CudaGraphModel()] if w['graph'] else [])
+    return ([PrefetchBatches()] if w['prefetch'] else []) + ([CudaGraphModel(compile=w['compile'])] if w['graph'] else []) + ([CudaGraphTfms()] if w['graph_tfms'] else [])
 
 def time_loader(dl, n, warmup):
     "Seconds per batch of `dl` over up to `n` batches after `warmup` (within one epoch)."
@@ -332,9 +347,10 @@ def stage_hostprof(dev, n, warmup, n_mock, specs, bs=PAPER_BS, top=40):
                        note='cProfile of the main thread (slows Python ~2x): per-iteration cumulative and self ms of the heaviest functions'))
     return out
 
-def stage_check(dev, n_mock, bs=PAPER_BS, iters=40, spec='D'):
-    "`CudaGraphModel` against the ordinary step: one seeded run (no dropout), eager twice and graphed once; relative weight differences."
-    if dev.type != 'cuda': return [dict(stage='check', note='needs CUDA')]
+def stage_check(dev, n_mock, bs=PAPER_BS, iters=40, spec='D', compile=False):
+    "`CudaGraphModel` (`compile`: of the compiled forward) against the ordinary step: one seeded run (no dropout), eager twice and graphed once; relative weight differences."
+    name = 'check' + ('-compile' if compile else '')
+    if dev.type != 'cuda': return [dict(stage=name, note='needs CUDA')]
     from galaxy_fastai.resnet import GalaxyResNet
     from dataclasses import replace
     from galaxy_fastai.train import PAPER_SCHEDULE, CudaGraphModel, fit_schedule, schedule_learner, seed_everything
@@ -344,15 +360,29 @@ def stage_check(dev, n_mock, bs=PAPER_BS, iters=40, spec='D'):
         learn = schedule_learner(dls, spec_model(spec, p_drop=0.), PAPER_SCHEDULE)
         t0 = time.perf_counter()
         with learn.no_logging(), learn.no_bar():
-            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=[CudaGraphModel()] if graph else None)
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=[CudaGraphModel(compile=compile)] if graph else None)
         sync()
         w = torch.cat([p.detach().float().flatten() for p in learn.model.parameters()])
         return w, float(learn.recorder.losses[-1]), time.perf_counter() - t0, 'forward' in learn.model.__dict__
     (e1, l1, t1, _), (e2, l2, t2, _), (g, lg, tg, left) = run(False), run(False), run(True)
     rel = lambda a, b: float((a - b).norm() / b.norm())
-    return [dict(stage=f'check {spec}', iters=iters, eager_vs_eager=rel(e2, e1), graph_vs_eager=rel(g, e1),
+    return [dict(stage=f'{name} {spec}', iters=iters, eager_vs_eager=rel(e2, e1), graph_vs_eager=rel(g, e1),
                  smooth_loss_eager=(round(l1, 4), round(l2, 4)), smooth_loss_graph=round(lg, 4), fit_s=(round(t1, 1), round(t2, 1), round(tg, 1)),
                  forward_restored=not left, note='relative L2 weight difference after the run; eager-vs-eager is the noise of non-deterministic kernels')]
+
+def stage_check_tfms(dev, n_mock, bs=PAPER_BS, k=8):
+    "`GraphedPipeline` against the pipeline itself: the same `k` seeded training batches (crops on the device) both ways; largest difference."
+    if dev.type != 'cuda': return [dict(stage='check-tfms', note='needs CUDA')]
+    from galaxy_fastai.data import GraphedPipeline
+    dl = tiled_dls(n_mock, bs, 0, dev, None, True, N_GALAXIES).train
+    pipe = dl.after_batch; pipe.split_idx = 0
+    bs_ = [tuple(t.to(dev) for t in dl.create_batch([dl.dataset[i] for i in range(j * bs, (j + 1) * bs)])) for j in range(k)]
+    def run(p): torch.manual_seed(0); return [p(b)[0].clone() for b in bs_]
+    e1, e2 = run(pipe), run(pipe)
+    gp = GraphedPipeline(pipe); g = run(gp)
+    diff = lambda a, b: max(float((x - y).abs().max()) for x, y in zip(a, b))
+    return [dict(stage='check-tfms', batches=k, eager_vs_eager=diff(e1, e2), graph_vs_eager=diff(g, e1), counts=gp.batches,
+                 note='largest absolute difference over the whitened batches; the first graphed-side batch runs op by op')]
 
 def stage_run(dev, n_mock, specs, bs=PAPER_BS, epochs=5, valid_every=1):
     "Whole epochs of the real loop, validation passes included, timed by the wall clock: the plainest projection of 72k iterations."
@@ -432,11 +462,12 @@ def main(out:str=None,            # folder for gpu_bench.json
          quick:bool=False,        # a few steps of each stage: a smoke test (runs on a CPU too)
          n_mock:int=1024,         # mock galaxies to generate and tile
          workers:str='8,D,Dg',    # loaders for the loader, learner and split stages: N workers or D (crops on the device); suffixes p/u: pinned/unpinned, f: prefetch, g: CUDA graph, o: old pooled shortcut
-         stages:str='model,graph,profile,tfms,loader,learner,split,check,syncs,baselines,compile',   # also: run, graph-pool, profile-pool, check-pool
+         stages:str='model,graph,profile,tfms,loader,learner,split,check,syncs,baselines,compile',   # also: run, graph-pool, profile-pool, check-pool, graph-compile, tfms-graph, check-tfms, check-compile
          budget_s:float=420.,     # skip the stages not started after this many seconds
          run_epochs:str='5',      # epochs of each `run` row, comma-separated (several: the per-epoch cost from the slope)
          run_workers:str=None,    # loaders of the run stage (default: --workers)
          run_valid_every:int=1,   # the run stage validates after every this many epochs (train.ValidEvery)
+         check_iters:str='40',    # training iterations of each check / check-compile row, comma-separated
          model_variants:str=None): # rows of the model stage, comma-separated (model, model-fp32, model-foreach, model-slice, model-pool, big); default all
     t_start = time.perf_counter()
     global N_GALAXIES
@@ -454,12 +485,16 @@ def main(out:str=None,            # folder for gpu_bench.json
                    'profile-pool': lambda: stage_profile(dev, bs, shortcut='pool'),
                    'check-pool': lambda: stage_check(dev, n_mock, bs, spec='Do')},
                 compile=lambda: stage_compile(dev, n, warmup, bs),
+                **{'graph-compile': lambda: stage_graph(dev, n, warmup, bs, compile=True),
+                   'tfms-graph': lambda: stage_tfms(dev, n, warmup, n_mock, bs, graphed=True),
+                   'check-tfms': lambda: stage_check_tfms(dev, n_mock, bs),
+                   'check-compile': lambda: [r for i in check_iters.split(',') for r in stage_check(dev, n_mock, bs, int(i), compile=True)]},
                 baselines=lambda: stage_baselines(dev, max(n // 4, 2), max(warmup // 2, 1), bs),
                 tfms=lambda: stage_tfms(dev, n, warmup, n_mock, bs),
                 loader=lambda: stage_loader(dev, n, warmup, n_mock, ws, bs),
                 learner=lambda: stage_learner(dev, n, warmup, n_mock, ws, bs),
                 split=lambda: stage_split(dev, n, warmup, n_mock, ws, bs),
-                check=lambda: stage_check(dev, n_mock, bs), profile=lambda: stage_profile(dev, bs),
+                check=lambda: [r for i in check_iters.split(',') for r in stage_check(dev, n_mock, bs, int(i))], profile=lambda: stage_profile(dev, bs),
                 hostprof=lambda: stage_hostprof(dev, n, warmup, n_mock, ws, bs),
                 run=lambda: [r for e in run_epochs.split(',') for r in stage_run(dev, n_mock, run_workers.split(',') if run_workers else ws, bs, int(e), run_valid_every)],
                 syncs=lambda: stage_syncs(dev, n_mock, [w for w in ws if w.startswith('D')] or ws[:1], bs))
