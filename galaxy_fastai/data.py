@@ -728,7 +728,6 @@ class GraphedPipeline(Pipeline):
         self.graph.replay()
         return (self.out.clone(), *b[1:])   # a copy: the next replay rewrites the graph's output
 
-
 # %% ../nbs/02_data.ipynb #77cea08c
 FIGURE6_GALAXY = 237308
 "The spiral galaxy of the paper's Figure 6."

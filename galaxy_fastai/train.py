@@ -481,7 +481,6 @@ class CudaGraphTfms(Callback):
         if self.loader is not None: self.loader.after_batch = self.orig
         self.loader = None
 
-
 # %% ../nbs/05_train.ipynb #d3cc3e71
 class ValidEvery(Callback):
     "Run fastai's validation pass only after every `n`-th epoch; skipped epochs record `None` for the validation loss and metrics."
