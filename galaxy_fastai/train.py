@@ -475,6 +475,9 @@ class CudaGraphTfms(Callback):
         dl = self.dls.train
         cuda = getattr(dl, 'device', None) is not None and torch.device(dl.device).type == 'cuda'
         if not (cuda or self.force): return
+        pf = [c for c in self.learn.cbs if isinstance(c, PrefetchBatches) and (c.force or cuda)]
+        if pf: raise ValueError('CudaGraphTfms records and replays the batch transforms on the main thread, PrefetchBatches '
+                                'builds batches in another thread: use one of them')
         self.loader, self.orig = dl, dl.after_batch
         dl.after_batch = self.graphed = GraphedPipeline(self.orig, record=cuda)
     def after_fit(self):
