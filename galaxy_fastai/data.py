@@ -715,6 +715,7 @@ class GraphedPipeline(Pipeline):
         draws = self._draw(b)
         layout = [(i, k, v.dtype, tuple(v.shape)) for i, k, v in draws]
         if self.layout is None:
+            if self.record and x.device.type != 'cuda': raise ValueError(f'GraphedPipeline records CUDA graphs, the batch is on {x.device}: use record=False')
             self._setup(x, layout)
             if self.record:
                 self.graph = torch.cuda.CUDAGraph()
