@@ -498,4 +498,3 @@ class ValidEvery(Callback):
         "After a skipped pass, a `None` in each validation column of the `Recorder`'s row, which fastai would leave out."
         rec = getattr(self.learn, 'recorder', None)
         if self.skipped and rec is not None and rec.valid_metrics: rec.log += [None] * (1 + len(self.learn.metrics))
-

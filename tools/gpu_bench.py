@@ -461,7 +461,7 @@ def stage_profile(dev, bs=PAPER_BS, n=10, top=30, shortcut='library'):
 def main(out:str=None,            # folder for gpu_bench.json
          quick:bool=False,        # a few steps of each stage: a smoke test (runs on a CPU too)
          n_mock:int=1024,         # mock galaxies to generate and tile
-         workers:str='8,D,Dg',    # loaders for the loader, learner and split stages: N workers or D (crops on the device); suffixes p/u: pinned/unpinned, f: prefetch, g: CUDA graph, o: old pooled shortcut
+         workers:str='8,D,Dg',    # loaders for the loader, learner and split stages: N workers or D (crops on the device); suffixes p/u: pinned/unpinned, f: prefetch, g: CUDA graph, t: graphed transforms, c: compiled model (with g), o: old pooled shortcut
          stages:str='model,graph,profile,tfms,loader,learner,split,check,syncs,baselines,compile',   # also: run, graph-pool, profile-pool, check-pool, graph-compile, tfms-graph, check-tfms, check-compile
          budget_s:float=420.,     # skip the stages not started after this many seconds
          run_epochs:str='5',      # epochs of each `run` row, comma-separated (several: the per-epoch cost from the slope)
