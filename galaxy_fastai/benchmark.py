@@ -1,4 +1,4 @@
-"""The paper's network, Dieleman's, the §5.3 CNN and a compact CNN trained under equal image budgets on the shared Galaxy Zoo 2 subset on a 2-core CPU, evaluated at four test scales (Tables 4–7 beside the paper), then an improved recipe under the same budgets, one-change ablations of it (vote smoothing among them), the test galaxies every seed gets wrong, a ten-fold cross-validation of the recipe over all 2,464 galaxies, and prediction over a 6,250-image survey sample.
+"""The paper's network, Dieleman's, the §5.3 CNN and a compact CNN trained under equal image budgets on the shared Galaxy Zoo 2 subset on a 2-core CPU, evaluated at four test scales (Tables 4–7 beside the paper), then an improved recipe under the same budgets, one-change ablations of it (vote smoothing among them), the test galaxies every seed gets wrong, a ten-fold cross-validation of the recipe over all 2,464 galaxies with the compact CNN and a deeper one, and prediction over a 6,250-image survey sample.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/benchmark.html.md"""
 
