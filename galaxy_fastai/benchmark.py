@@ -17,6 +17,7 @@ import torch
 import matplotlib.pyplot as plt
 import torch.nn.functional as F
 from torch import nn
+from scipy.stats import binomtest
 from sklearn.utils.class_weight import compute_class_weight
 from fastcore.script import call_parse, bool_arg
 from fastai.basics import Callback, CrossEntropyLossFlat, Learner, accuracy
@@ -44,7 +45,7 @@ __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGE
            'DihedralTTA', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe', 'improved_recipe',
            'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary', 'cut_margins',
            'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
-           'cv_summary', 'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
+           'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -431,6 +432,32 @@ def cv_summary(fold_dirs, run:str, class_names) -> tuple:
     table.loc['mean of folds'], table.loc['sd of folds'] = per_fold.mean(), per_fold.std()
     table.loc['pooled'] = dict(galaxies=len(oof), **headline(oof.label.to_numpy(), pooled, class_names))
     return table, oof.assign(pred=pooled['mean'].argmax(1), **{f'p_{c}': pooled['mean'][:, i] for i, c in enumerate(class_names)})
+
+# %% ../nbs/09_benchmark.ipynb #fd253eeb
+def cv_compare(fold_dirs, runs, class_names, rare:str='cigar') -> tuple:
+    "Pooled headline and per-fold accuracy of each of `runs` over the same cross-validation folds, and each run against the first by the exact McNemar test; plus the runs' out-of-fold predictions."
+    if len(runs) < 2: raise ValueError(f'cv_compare needs at least two runs, got {list(runs)}')
+    tables, oofs, rows = {}, {}, {}
+    for run in runs:
+        tables[run], oof = cv_summary(fold_dirs, run, class_names)
+        oofs[run] = oof = oof.set_index('GalaxyID')
+        right = oof.pred == oof.label
+        ci = binomtest(int(right.sum()), len(oof)).proportion_ci(method='wilson')
+        train_s = [json.loads(f.read_text())['train_s'] for d in fold_dirs if (f := Path(d)/run/RESULT_FILE).is_file()]
+        pooled = tables[run].loc['pooled']
+        rows[run] = dict(right=int(right.sum()), galaxies=len(oof), accuracy=100 * right.mean(), wilson_low=100 * ci.low,
+                         wilson_high=100 * ci.high, fold_sd=tables[run].loc['sd of folds', 'accuracy'], macro_f1=pooled.macro_f1,
+                         **({f'right_{rare}': int(right[oof.label == class_names.index(rare)].sum())} if rare in class_names else {}),
+                         auc=pooled.auc, train_s_min=min(train_s, default=np.nan), train_s_max=max(train_s, default=np.nan))
+    per_fold = pd.DataFrame({r: t.accuracy.iloc[:-3].astype(float) for r, t in tables.items()})
+    first, pairs = runs[0], {}                     # every run is scored on the same folds' test galaxies
+    for run in runs[1:]:
+        ra, rb = oofs[first].pred == oofs[first].label, (oofs[run].pred == oofs[run].label).loc[oofs[first].index]
+        only_run, only_first = int((rb & ~ra).sum()), int((ra & ~rb).sum())
+        pairs[run] = dict(both_right=int((ra & rb).sum()), both_wrong=int((~ra & ~rb).sum()), only_this=only_run, only_first=only_first,
+                          mcnemar_p=binomtest(only_run, only_run + only_first).pvalue if only_run + only_first else 1.)
+    return pd.DataFrame(rows).T, per_fold, pd.DataFrame(pairs).T.rename_axis(f'against {first}'), oofs
+
 
 # %% ../nbs/09_benchmark.ipynb #de61b09c
 SURVEY_FOLDER, WEAK_LABELS = 'survey_sample', 'survey_sample_weak_labels.csv'
