@@ -458,7 +458,6 @@ def cv_compare(fold_dirs, runs, class_names, rare:str='cigar') -> tuple:
                           mcnemar_p=binomtest(only_run, only_run + only_first).pvalue if only_run + only_first else 1.)
     return pd.DataFrame(rows).T, per_fold, pd.DataFrame(pairs).T.rename_axis(f'against {first}'), oofs
 
-
 # %% ../nbs/09_benchmark.ipynb #de61b09c
 SURVEY_FOLDER, WEAK_LABELS = 'survey_sample', 'survey_sample_weak_labels.csv'
 
