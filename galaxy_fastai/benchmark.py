@@ -1,4 +1,4 @@
-"""The paper's network, Dieleman's, the §5.3 CNN and a compact CNN trained under equal image budgets on the shared Galaxy Zoo 2 subset on a 2-core CPU, evaluated at four test scales (Tables 4–7 beside the paper), then an improved recipe under the same budgets, one-change ablations of it (vote smoothing among them), the test galaxies every seed gets wrong, a ten-fold cross-validation of the recipe over all 2,464 galaxies with the compact CNN and a deeper one, and prediction over a 6,250-image survey sample.
+"""The paper's network, Dieleman's, the §5.3 CNN and a compact CNN trained under equal image budgets on the shared Galaxy Zoo 2 subset on a 2-core CPU, evaluated at four test scales (Tables 4–7 beside the paper), then an improved recipe under the same budgets, one-change ablations of it (vote smoothing among them), the test galaxies every seed gets wrong, a ten-fold cross-validation of the recipe over all 2,464 galaxies with the compact CNN and a deeper one (with the authors' resize and an antialiased one), and prediction over a 6,250-image survey sample.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/benchmark.html.md"""
 
@@ -29,7 +29,7 @@ from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage
 from .selection import (gz2_subset, make_split, read_manifest, read_solutions, solutions_csv, image_path, SPLIT_SEED,
                                      CV_FOLDS)
 from .data import (TEST_SCALES, AUTHORS_TEST_SCALE, PAPER_JITTER, AUTHORS_JITTER, SURVIVING_JITTER, galaxy_dls, labels_of,
-                                manifest_class_names, predict_multiscale, read_centre, CACHE_SIDE)
+                                manifest_class_names, predict_multiscale, read_centre, CACHE_SIDE, RESIZERS)
 from .baselines import get_model
 from .train import (PAPER_SCHEDULE, Schedule, IterationBudget, scaled, schedule_learner, fit_schedule,
                                  seed_everything)
@@ -39,13 +39,14 @@ from .cli import WEIGHTS_FILE, write_run_info
 
 # %% auto #0
 __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
-           'PAPER_LRS', 'JITTERS', 'IMPROVED', 'IMPROVED_LRS', 'RECIPES', 'ABLATIONS', 'ABLATION_MODEL',
-           'ABLATION_IMAGES', 'VARIANTS', 'VOTE_SHARE_COLUMNS', 'RESULT_FILE', 'SPLIT_FILE', 'SPLIT_SEED_FILE',
-           'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights', 'OneCycleIters',
-           'DihedralTTA', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe', 'improved_recipe',
-           'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary', 'cut_margins',
-           'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
-           'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
+           'PAPER_LRS', 'JITTERS', 'IMPROVED', 'IMPROVED_LRS', 'RECIPES', 'ABLATIONS', 'DEFAULT_ABLATIONS',
+           'ABLATION_MODEL', 'ABLATION_IMAGES', 'VARIANTS', 'VOTE_SHARE_COLUMNS', 'RESULT_FILE', 'SPLIT_FILE',
+           'SPLIT_SEED_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights',
+           'OneCycleIters', 'DihedralTTA', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe',
+           'improved_recipe', 'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary',
+           'cut_margins', 'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables',
+           'benchmark_split', 'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark',
+           'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -76,8 +77,9 @@ PAPER_LRS = {'galaxy_resnet': 0.1, 'dieleman': 0.01, 'simple_cnn': 0.01}
 JITTERS = dict(paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_JITTER, none=None)
 "Colour jitters of `02_data` by name: the paper recipe uses §4.2's ('paper')."
 
-IMPROVED = dict(lr_max=3e-3, pct_start=0.25, label_smoothing=0.1, class_weight_power=0.5, tta=True, jitter='surviving', vote_smoothing=0.)
-"The improved recipe: Adam with a one-cycle schedule, label smoothing, square-root balanced class weights, jitter that whitening keeps, dihedral TTA (vote smoothing off)."
+IMPROVED = dict(lr_max=3e-3, pct_start=0.25, label_smoothing=0.1, class_weight_power=0.5, tta=True, jitter='surviving', vote_smoothing=0.,
+                resize='tf1')
+"The improved recipe: Adam with a one-cycle schedule, label smoothing, square-root balanced class weights, jitter that whitening keeps, dihedral TTA (vote smoothing off; the authors' TF1 resize)."
 
 IMPROVED_LRS = {'dieleman': 1e-3, 'simple_cnn': 1e-3}
 "Peak learning rate of the improved recipe for the BatchNorm-free CNNs; the BatchNorm networks use `IMPROVED['lr_max']`."
@@ -85,8 +87,11 @@ IMPROVED_LRS = {'dieleman': 1e-3, 'simple_cnn': 1e-3}
 RECIPES = ('paper', 'improved')
 
 ABLATIONS = {'base': {}, 'lr1e-2': dict(lr_max=1e-2), 'cw1': dict(class_weight_power=1.), 'nojitter': dict(jitter='none'),
-             'votes': dict(vote_smoothing=0.5, label_smoothing=0.)}
-"One-change variations of the improved recipe, each trained on `ABLATION_MODEL` for `ABLATION_IMAGES` ('base' changes nothing; 'votes' replaces label smoothing by vote smoothing)."
+             'votes': dict(vote_smoothing=0.5, label_smoothing=0.), 'antialias': dict(resize='antialias')}
+"One-change variations of the improved recipe, each trained on `ABLATION_MODEL` for `ABLATION_IMAGES` ('base' changes nothing; 'votes' replaces label smoothing by vote smoothing; 'antialias' resizes the S/Q crops with an antialiased filter instead of TF1's two taps)."
+
+DEFAULT_ABLATIONS = ('base', 'lr1e-2', 'cw1', 'nojitter', 'votes')
+"The ablations `galaxy-benchmark` runs unless told otherwise (this page's table); 'antialias' was tried on the ten folds instead."
 
 ABLATION_MODEL, ABLATION_IMAGES = 'galaxy_resnet_k0.25_n1', 624 * LONG_BS
 "The network and budget of the ablations: the shrunk paper network, 39,936 images (18 passes, about 6 minutes each here)."
@@ -102,6 +107,7 @@ def improved_config(model:str, **changes) -> dict:
     "The improved recipe's settings for `model`: `IMPROVED`, its peak rate from `IMPROVED_LRS` when listed, then `changes`."
     cfg = {**IMPROVED, 'lr_max': IMPROVED_LRS.get(model_spec(model)[0], IMPROVED['lr_max']), **changes}
     if cfg['jitter'] not in JITTERS: raise ValueError(f"jitter must be one of {list(JITTERS)}, not {cfg['jitter']!r}")
+    if cfg['resize'] not in RESIZERS: raise ValueError(f"resize must be one of {list(RESIZERS)}, not {cfg['resize']!r}")
     return cfg
 
 # %% ../nbs/09_benchmark.ipynb #ad28f258
@@ -248,8 +254,8 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
     iters = images // bs
     if iters < 1: raise ValueError(f'a budget of {images} images is less than one batch of {bs}')
     cfg = improved_config(model, **(improved or {}))
-    jitter = 'paper' if recipe == 'paper' else cfg['jitter']
-    dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[jitter])
+    jitter, resize = ('paper', 'tf1') if recipe == 'paper' else (cfg['jitter'], cfg['resize'])
+    dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[jitter], resize=resize)
     seed_everything(seed, dls)
     votes = vote_shares(read_solutions(solutions_csv(root))) if recipe == 'improved' and cfg['vote_smoothing'] else None
     learn = paper_recipe(dls, model, iters) if recipe == 'paper' else improved_recipe(dls, model, iters, votes=votes, **cfg)
@@ -274,13 +280,13 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
     probs = {k: v.numpy() for k, v in probs.items()}
     evaluation_report(y, probs, names, out_dir=rd/'eval', model=model_spec(model)[0])
     res = dict(run=rd.name, model=model, recipe=recipe, images=iters * bs, iterations=iters, bs=bs, seed=seed,
-               epochs=round(iters * bs / len(dls.train.dataset), 2), lr=learn.schedule.lr, tta=tta, jitter=jitter, tag=tag, changes=improved or {},
+               epochs=round(iters * bs / len(dls.train.dataset), 2), lr=learn.schedule.lr, tta=tta, jitter=jitter, resize=resize, tag=tag, changes=improved or {},
                train_s=round(train_s, 1), train_img_s=round(iters * bs / train_s, 2),
                eval_s=round(eval_s, 1), eval_img_s=round(len(y) * len(qs) / eval_s, 2), n_test=len(y), qs=list(qs),
                load_start=round(load0, 2), load_end=round(os.getloadavg()[0], 2), threads=torch.get_num_threads(),
                class_names=names, **headline(y, probs, names))
     write_run_info(rd, dict(model=model_spec(model)[0], model_kwargs=model_spec(model)[1], class_names=names, schedule=asdict(learn.schedule), recipe=recipe,
-                            data=str(root), manifest=str(Path(manifest).resolve()), data_kwargs=dict(jitter=JITTERS[jitter]), seed=seed, status='done',
+                            data=str(root), manifest=str(Path(manifest).resolve()), data_kwargs=dict(jitter=JITTERS[jitter], resize=resize), seed=seed, status='done',
                             iterations=iters, wall_s=res['train_s'], images_per_s=res['train_img_s'], torch=torch.__version__))
     (rd/RESULT_FILE).write_text(json.dumps(res, indent=1, default=float))
     print(f"{rd.name}: accuracy {res['accuracy']:.2f} %, macro-F1 {res['macro_f1']:.3f}, train {train_s:.0f} s "
@@ -507,7 +513,7 @@ def best_run(results, recipe:str='improved', images:int|None=None) -> dict:
 def run_benchmark(out='outputs/benchmark', data=None, paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES,
                   baselines=BASELINES, paper_net:str|None=PAPER_NET, bs:int=BENCH_BS, seed:int=0, force:bool=False,
                   predict:bool=True, threads:int|None=None, qs=TEST_SCALES, variants=tuple(VARIANTS), long_images:int=LONG_IMAGES,
-                  long_models=LONG_MODELS, long_bs:int=LONG_BS, ablations=tuple(ABLATIONS), ablation_model:str=ABLATION_MODEL,
+                  long_models=LONG_MODELS, long_bs:int=LONG_BS, ablations=DEFAULT_ABLATIONS, ablation_model:str=ABLATION_MODEL,
                   ablation_images:int=ABLATION_IMAGES, split_seed:int=SPLIT_SEED, long_recipes=RECIPES,
                   fold:int|None=None, folds:int=CV_FOLDS) -> dict|None:
     "The whole benchmark: split, every run of `plan`, the `ablations`, a results table, and `galaxy-predict` over the survey sample; None without data."
@@ -548,7 +554,7 @@ def galaxy_benchmark(
     long_images:int=LONG_IMAGES,          # Budget C: training images for the long runs (0 skips them)
     long_models:str=','.join(LONG_MODELS),  # Models (or variants) trained at budget C with both recipes
     long_bs:int=LONG_BS,                  # Mini-batch size at budget C (and of the ablations)
-    ablations:str=','.join(ABLATIONS),    # One-change variations of the improved recipe (benchmark.ABLATIONS; empty: none)
+    ablations:str=','.join(DEFAULT_ABLATIONS),  # One-change variations of the improved recipe (names in benchmark.ABLATIONS; empty: none)
     ablation_model:str=ABLATION_MODEL,    # Model (or variant) of the ablations
     ablation_images:int=ABLATION_IMAGES,  # Training images of each ablation
     seed:int=0,                           # Seed of every run
