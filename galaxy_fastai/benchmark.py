@@ -23,8 +23,6 @@ from fastcore.script import call_parse, bool_arg
 from fastai.basics import Callback, CrossEntropyLossFlat, Learner, accuracy
 from fastai.callback.schedule import ParamScheduler, combined_cos
 from fastai.callback.channelslast import ChannelsLast
-from fastai.torch_core import TensorImage
-from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage.dihedral`)
 
 from .selection import (gz2_subset, make_split, read_manifest, read_solutions, solutions_csv, image_path, SPLIT_SEED,
                                      CV_FOLDS)
@@ -34,7 +32,7 @@ from .baselines import get_model
 from .train import (PAPER_SCHEDULE, Schedule, IterationBudget, scaled, schedule_learner, fit_schedule,
                                  seed_everything)
 from .metrics import (evaluation_report, df_to_markdown, classification_report_df, roc_auc_table,
-                                   multiscale_accuracy, ten_run_summary)
+                                   multiscale_accuracy, ten_run_summary, DihedralTTA)
 from .cli import WEIGHTS_FILE, write_run_info
 
 # %% auto #0
@@ -42,11 +40,10 @@ __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGE
            'PAPER_LRS', 'JITTERS', 'IMPROVED', 'IMPROVED_LRS', 'RECIPES', 'ABLATIONS', 'DEFAULT_ABLATIONS',
            'ABLATION_MODEL', 'ABLATION_IMAGES', 'VARIANTS', 'VOTE_SHARE_COLUMNS', 'RESULT_FILE', 'SPLIT_FILE',
            'SPLIT_SEED_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights',
-           'OneCycleIters', 'DihedralTTA', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe',
-           'improved_recipe', 'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary',
-           'cut_margins', 'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables',
-           'benchmark_split', 'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark',
-           'galaxy_benchmark']
+           'OneCycleIters', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe', 'improved_recipe',
+           'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary', 'cut_margins',
+           'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
+           'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -132,17 +129,6 @@ class OneCycleIters(ParamScheduler):
         self.iters = iters
     def before_batch(self): self._update_val(min(self.learn.iteration / self.iters, 1.))
 
-# %% ../nbs/09_benchmark.ipynb #21996d16
-class DihedralTTA(nn.Module):
-    "Wrap `model` to average its softmax over the 8 dihedral views of each image (Dieleman et al.'s test-time averaging); returns log-probabilities."
-    def __init__(self, model:nn.Module, views=range(8)):
-        super().__init__()
-        self.model, self.views = model, list(views)
-    def forward(self, x):
-        x = TensorImage(x)
-        p = torch.stack([F.softmax(self.model(x.dihedral(k)).float(), 1) for k in self.views]).mean(0)
-        return p.clamp_min(1e-12).log()
-
 # %% ../nbs/09_benchmark.ipynb #5236c9bc
 VOTE_SHARE_COLUMNS = ('Class7.1', 'Class7.2', 'Class7.3', 'Class2.1', 'Class2.2')
 "Per class 0–4, the Kaggle column of the decision tree's last answer for it (round, in between, cigar; edge-on, not edge-on): cumulative vote fractions."
@@ -195,14 +181,14 @@ def paper_recipe(dls, model:str, iters:int, lr:float|None=None) -> Learner:
 
 def improved_recipe(dls, model:str, iters:int, lr_max:float|None=None, label_smoothing:float=IMPROVED['label_smoothing'],
                     class_weight_power:float=IMPROVED['class_weight_power'], vote_smoothing:float=IMPROVED['vote_smoothing'],
-                    votes:pd.DataFrame|None=None, **kwargs) -> Learner:
-    "fastai's defaults (Adam, decoupled weight decay) with class-weighted, label-smoothed cross-entropy, optionally `VoteSmoothing` with `votes`; trained by `fit_improved`."
+                    votes:pd.DataFrame|None=None, net:nn.Module|None=None, **kwargs) -> Learner:
+    "fastai's defaults (Adam, decoupled weight decay) with class-weighted, label-smoothed cross-entropy, optionally `VoteSmoothing` with `votes`, on `net` (default: `model` built); trained by `fit_improved`."
     if vote_smoothing and votes is None: raise ValueError('vote_smoothing needs the training galaxies\' votes: pass votes=vote_shares(read_solutions(...))')
     lr_max = lr_max or improved_config(model)['lr_max']
     labels = labels_of(dls, dls.train.dataset.items).numpy()
     w = class_weights(labels, len(dls.vocab), class_weight_power)
     loss = CrossEntropyLossFlat(weight=w, label_smoothing=label_smoothing, flatten=not vote_smoothing)   # soft targets are N×C: not flattened
-    learn = Learner(dls, _build(model, dls), metrics=accuracy, loss_func=loss, cbs=[VoteSmoothing(votes, vote_smoothing)] if vote_smoothing else None)
+    learn = Learner(dls, net if net is not None else _build(model, dls), metrics=accuracy, loss_func=loss, cbs=[VoteSmoothing(votes, vote_smoothing)] if vote_smoothing else None)
     learn.schedule = Schedule(lr=lr_max, milestones=(), max_iters=iters, bs=dls.train.bs, wd=0.01)   # for run.json; Adam ignores `mom`
     learn.class_weights = w
     return learn
@@ -286,7 +272,7 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
                load_start=round(load0, 2), load_end=round(os.getloadavg()[0], 2), threads=torch.get_num_threads(),
                class_names=names, **headline(y, probs, names))
     write_run_info(rd, dict(model=model_spec(model)[0], model_kwargs=model_spec(model)[1], class_names=names, schedule=asdict(learn.schedule), recipe=recipe,
-                            data=str(root), manifest=str(Path(manifest).resolve()), data_kwargs=dict(jitter=JITTERS[jitter], resize=resize), seed=seed, status='done',
+                            data=str(root), manifest=str(Path(manifest).resolve()), data_kwargs=dict(jitter=JITTERS[jitter], resize=resize), tta=tta, seed=seed, status='done',
                             iterations=iters, wall_s=res['train_s'], images_per_s=res['train_img_s'], torch=torch.__version__))
     (rd/RESULT_FILE).write_text(json.dumps(res, indent=1, default=float))
     print(f"{rd.name}: accuracy {res['accuracy']:.2f} %, macro-F1 {res['macro_f1']:.3f}, train {train_s:.0f} s "

@@ -8,7 +8,7 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/cli.html.md"""
 from __future__ import annotations
 
 import csv, glob, json, os, resource, sys, time, warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from fastcore.script import call_parse, bool_arg
 from fastai.basics import Callback, CrossEntropyLossFlat, Learner, noop
+from fastai.callback.fp16 import AMPMode
 from fastai.callback.progress import ProgressCallback
 from fastai.data.core import Pipeline
 from fastai.torch_core import TensorImage, default_device
@@ -28,18 +29,20 @@ from fastprogress.fastprogress import IN_NOTEBOOK, progress_bar
 from .selection import (assign_classes, caption, plot_class_counts, plot_examples, read_manifest,
                                      read_solutions, solutions_csv, split_manifest, table1, table2, thresholds_for,
                                      class_names_for, write_manifest, galaxy_data, make_split, image_path, SPLIT_SEED)
-from .train import CHECKPOINT_NAME, CudaGraphModel, CudaGraphTfms, PrefetchBatches, Schedule, ValidEvery, get_config, seed_everything, schedule_learner, fit_schedule
+from .train import (CHECKPOINT_NAME, CudaGraphModel, CudaGraphTfms, PrefetchBatches, Schedule, ValidEvery, get_config, seed_everything, schedule_learner, fit_schedule,
+                               default_device_fast)
 from .data import (AUTHORS_TEST_SCALE, CACHE_SIDE, CROP, RESIZE, RESIZERS, TEST_SCALES, centre_crop, galaxy_dls,
                                 manifest_class_names, paper_batch_tfms, per_image_standardize, predict_multiscale, read_centre,
                                 resize_tf1, resize_antialias, labels_of, tf1_taps)
 from .baselines import get_model
-from .metrics import evaluation_report
+from .metrics import evaluation_report, DihedralTTA
 
 # %% auto #0
-__all__ = ['RUN_FILE', 'WEIGHTS_FILE', 'HISTORY_FILE', 'IMAGE_SUFFIXES', 'DEMO_MODEL', 'selection_report', 'progress_bars',
-           'ProgressLines', 'set_progress', 'write_run_info', 'read_run_info', 'build_model', 'load_run_model',
-           'data_root', 'run_dls', 'train_model', 'galaxy_train', 'evaluate_run', 'galaxy_evaluate', 'expand_inputs',
-           'ImageFiles', 'test_pipeline', 'predict_images', 'galaxy_predict', 'resize_square', 'GalaxyClassifier',
+__all__ = ['RUN_FILE', 'WEIGHTS_FILE', 'HISTORY_FILE', 'TRAIN_RECIPES', 'IMAGE_SUFFIXES', 'DEMO_MODEL', 'selection_report',
+           'progress_bars', 'ProgressLines', 'set_progress', 'write_run_info', 'read_run_info', 'build_model',
+           'load_run_model', 'run_tta', 'with_tta', 'data_root', 'run_dls', 'improved_run_settings', 'recipe_learner',
+           'train_model', 'galaxy_train', 'evaluate_run', 'galaxy_evaluate', 'expand_inputs', 'ImageFiles',
+           'test_pipeline', 'predict_images', 'galaxy_predict', 'resize_square', 'dihedral_views', 'GalaxyClassifier',
            'export_run', 'galaxy_export', 'demo', 'galaxy_demo']
 
 # %% ../nbs/08_cli.ipynb #9033561a
@@ -128,6 +131,14 @@ def load_run_model(run, device='cpu') -> tuple:
     model.load_state_dict(torch.load(w, map_location='cpu'))
     return model.to(device).eval(), info
 
+def run_tta(info:dict, tta:bool|None=None) -> bool:
+    "Whether to average over the 8 dihedral views: `tta` if given, else as the run was trained (`tta` in run.json: the improved recipe)."
+    return bool(info.get('tta', False)) if tta is None else bool(tta)
+
+def with_tta(model:nn.Module, info:dict, tta:bool|None=None) -> nn.Module:
+    "`model` wrapped in `DihedralTTA` when `run_tta(info, tta)`, else `model` itself."
+    return DihedralTTA(model).eval() if run_tta(info, tta) else model
+
 # %% ../nbs/08_cli.ipynb #084c490e
 def data_root(data) -> Path:
     "The data root for `data`: 'mock' → the cached mock galaxies, else a folder in the Kaggle layout (default `$GALAXY_DATA`)."
@@ -142,11 +153,37 @@ def run_dls(info:dict, bs:int|None=None, workers:int=0, device=None, progress:bo
     return galaxy_dls(info['data'], info['manifest'], bs=bs or info['schedule']['bs'], num_workers=workers,
                       device=device, progress=progress, **kw)
 
+TRAIN_RECIPES = ('paper', 'improved')
+"What `galaxy-train --recipe` accepts: §4.5's Nesterov SGD step schedule, or `09_benchmark`'s improved recipe."
+
+def _improved():
+    "`galaxy_fastai.benchmark`, where the improved recipe is defined and measured (imported on use: it builds on this module)."
+    from galaxy_fastai import benchmark
+    return benchmark
+
+def improved_run_settings(model:str, sched:Schedule, lr:float|None=None, data_kwargs:dict|None=None) -> tuple:
+    "The improved recipe's schedule (one cycle peaking at `lr` or the model's rate, Adam's decoupled wd 0.01), pipeline options and run.json fields for `model`."
+    cfg = _improved().improved_config(model)
+    sched = replace(sched, lr=lr or cfg['lr_max'], milestones=(), wd=0.01)
+    data_kwargs = {'jitter': _improved().JITTERS[cfg['jitter']], 'resize': cfg['resize'], **(data_kwargs or {})}
+    return sched, data_kwargs, dict(improved=cfg, tta=cfg['tta'])
+
+def recipe_learner(dls, info:dict, sched:Schedule, fast:bool|None=None, path=None) -> tuple:
+    "The Learner of run info `info`'s recipe and the `ParamScheduler` `fit_schedule` should drive it with (None: the step schedule)."
+    if info.get('recipe', 'paper') == 'paper': return schedule_learner(dls, build_model(info), sched, fast=fast, path=path), None
+    B, cfg = _improved(), info['improved']
+    learn = B.improved_recipe(dls, info['model'], sched.max_iters, net=build_model(info), **{**cfg, 'lr_max': sched.lr})
+    learn.path = Path(path) if path else learn.path
+    if default_device_fast(dls.device) if fast is None else fast: learn.to_channelslast(amp_mode=AMPMode.BF16)
+    return learn, B.OneCycleIters(sched.lr, sched.max_iters, cfg['pct_start'])
+
 def train_model(model:str='galaxy_resnet', data='mock', manifest=None, config='paper', out='outputs/train',
                 max_iters:int|None=None, bs:int|None=None, lr:float|None=None, every:int|None=None, resume:bool=False,
                 seed:int=0, workers:int=0, model_kwargs:dict|None=None, data_kwargs:dict|None=None,
-                bars:bool|None=None, fast:bool|None=None, threads:int|None=None, cbs=None, source:str|None=None) -> Learner:
-    "Train `model` on `data` + `manifest` with schedule `config` into run folder `out`; resumable; returns the Learner."
+                bars:bool|None=None, fast:bool|None=None, threads:int|None=None, cbs=None, source:str|None=None,
+                recipe:str='paper') -> Learner:
+    "Train `model` on `data` + `manifest` with `recipe` (schedule `config`: its budget and batch size) into run folder `out`; resumable; returns the Learner."
+    if recipe not in TRAIN_RECIPES: raise ValueError(f'recipe must be one of {TRAIN_RECIPES}, not {recipe!r}')
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if threads: torch.set_num_threads(threads)
     if resume and (out/RUN_FILE).is_file():
@@ -156,19 +193,20 @@ def train_model(model:str='galaxy_resnet', data='mock', manifest=None, config='p
         root = data_root(data)
         if manifest is None:
             manifest = make_split(root, out/'split.csv'); print(f'split manifest (paper selection, 9:1): {manifest}')
-        sched = get_config(config, max_iters=max_iters, bs=bs, lr=lr)
+        sched, extra = get_config(config, max_iters=max_iters, bs=bs, lr=lr), {}
+        if recipe == 'improved': sched, data_kwargs, extra = improved_run_settings(model, sched, lr, data_kwargs)
         info = dict(model=model, model_kwargs=model_kwargs or {}, class_names=list(manifest_class_names(read_manifest(manifest))),
-                    config=str(config), schedule=asdict(sched), data=str(root), manifest=str(Path(manifest).resolve()),
-                    data_kwargs=data_kwargs or {}, seed=seed, status='running', torch=torch.__version__)
+                    recipe=recipe, config=str(config), schedule=asdict(sched), data=str(root), manifest=str(Path(manifest).resolve()),
+                    data_kwargs=data_kwargs or {}, **extra, seed=seed, status='running', torch=torch.__version__)
         write_run_info(out, info)
     sched = Schedule(**info['schedule'])
     dls = run_dls(info, workers=workers, progress=bool(bars), source=source)
     seed_everything(info['seed'], dls)   # after building the loaders (a first build of the image cache draws no seeds then)
-    learn = schedule_learner(dls, build_model(info), sched, fast=fast, path=out)
+    learn, scheduler = recipe_learner(dls, info, sched, fast, out)
     set_progress(learn, bars, every=max(1, min(50, sched.max_iters // 20)), total=sched.max_iters)
     every = every or max(1, sched.max_iters // 10)
     t0 = time.perf_counter()
-    fit_schedule(learn, sched, ckpt_dir=out, every=every, resume=resume, cbs=cbs)
+    fit_schedule(learn, sched, ckpt_dir=out, every=every, resume=resume, cbs=cbs, scheduler=scheduler)
     wall = time.perf_counter() - t0
     done = learn.iteration - learn.start_iteration
     info.update(iterations=learn.iteration, status='interrupted' if learn.interrupted else 'done',
@@ -192,7 +230,7 @@ def galaxy_train(
     out:str='outputs/train',  # Run folder (checkpoint, weights, run.json, history)
     max_iters:int=None,       # Rescale the schedule to this many iterations (same milestone fractions)
     bs:int=None,              # Override the schedule's batch size
-    lr:float=None,            # Override the schedule's initial learning rate
+    lr:float=None,            # Override the schedule's initial learning rate (with --recipe improved: the one cycle's peak)
     every:int=None,           # Checkpoint every this many iterations (default: a tenth of the run)
     resume:bool_arg=False,    # Continue the run in OUT from its checkpoint
     seed:int=0,               # Seed of all random number generators
@@ -204,18 +242,20 @@ def galaxy_train(
     graph:bool_arg=False,     # On a GPU, replay the model's forward and backward (train.CudaGraphModel) and the batch transforms (train.CudaGraphTfms) as CUDA graphs
     compile:bool_arg=False,   # With --graph: compile the model's forward (torch.compile) before recording it; fused kernels, not bit-identical to the plain step
     valid_every:int=1,        # Validate after every this many epochs only (train.ValidEvery; skipped epochs leave history.csv's validation columns empty)
+    recipe:str='paper',       # 'paper' (the config's step schedule) or 'improved' (09_benchmark: Adam one-cycle, class weights, label smoothing, dihedral TTA)
 ):
-    "Train a model with the paper's recipe (or a scaled one); Ctrl-C checkpoints, --resume continues."
+    "Train a model with the paper's recipe (or a scaled one) or the improved recipe; Ctrl-C checkpoints, --resume continues."
     if compile and not graph: raise ValueError('--compile compiles the model that --graph records: add --graph')
     learn = train_model(model, data, manifest, config, out, max_iters, bs, lr, every, resume, seed, workers,
-                        json.loads(model_kwargs), threads=threads, source=source,
+                        json.loads(model_kwargs), threads=threads, source=source, recipe=recipe,
                         cbs=[PrefetchBatches()] * prefetch + [CudaGraphModel(compile=compile), CudaGraphTfms()] * graph + [ValidEvery(valid_every)])
     if learn.interrupted: sys.exit(130)
 
 # %% ../nbs/08_cli.ipynb #821c9af5
-def evaluate_run(run, out=None, qs=None, bs:int=64, workers:int=0, data=None, manifest=None) -> dict:
-    "Evaluate run folder `run` on its test split at every Q of `qs`; tables, plots and predictions in `out` (default RUN/eval)."
+def evaluate_run(run, out=None, qs=None, bs:int=64, workers:int=0, data=None, manifest=None, tta:bool|None=None) -> dict:
+    "Evaluate run folder `run` on its test split at every Q of `qs` (with `with_tta`'s dihedral averaging); tables, plots and predictions in `out` (default RUN/eval)."
     model, info = load_run_model(run)
+    model = with_tta(model, info, tta)
     if data is not None: info['data'] = str(data_root(data))
     if manifest is not None: info['manifest'] = str(manifest)
     qs = tuple(int(q) for q in (qs or TEST_SCALES))
@@ -230,7 +270,7 @@ def evaluate_run(run, out=None, qs=None, bs:int=64, workers:int=0, data=None, ma
     for k, p in probs.items():
         for i, c in enumerate(info['class_names']): df[f'p_{c}@{k}'] = p[:, i].numpy()
     df.to_csv(out/'test_predictions.csv', index=False)
-    res['predictions'] = out/'test_predictions.csv'
+    res['predictions'], res['tta'] = out/'test_predictions.csv', run_tta(info, tta)
     return res
 
 @call_parse
@@ -241,9 +281,10 @@ def galaxy_evaluate(
     bs:int=64,               # Batch size
     data:str=None,           # Data root, if not the run's
     manifest:str=None,       # Split manifest, if not the run's
+    tta:bool_arg=None,       # Average over the 8 rotations and flips (default: as trained, on for --recipe improved)
 ):
     "Evaluate a trained run at every test scale Q: Tables 4–7 and Figure 9 (CSV, Markdown, PNG)."
-    res = evaluate_run(run, out, [int(q) for q in qs.split(',')] if qs else None, bs, data=data, manifest=manifest)
+    res = evaluate_run(run, out, [int(q) for q in qs.split(',')] if qs else None, bs, data=data, manifest=manifest, tta=tta)
     _print_report(res)
 
 def _print_report(res):
@@ -292,10 +333,12 @@ def _peak_rss_mb() -> float:
     except OSError: pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-def predict_images(run, inputs, out='predictions.csv', qs=None, bs:int=64, workers:int=0, device=None, bars:bool|None=None) -> dict:
-    "Classify image files `inputs` with run folder `run`, streaming `bs` at a time; one CSV row per input; unreadable files listed."
+def predict_images(run, inputs, out='predictions.csv', qs=None, bs:int=64, workers:int=0, device=None, bars:bool|None=None,
+                   tta:bool|None=None) -> dict:
+    "Classify image files `inputs` with run folder `run` (with `with_tta`'s dihedral averaging), streaming `bs` at a time; one CSV row per input; unreadable files listed."
     device = device or default_device()
     model, info = load_run_model(run, device)
+    model = with_tta(model, info, tta)
     names = info['class_names']
     qs = tuple(int(q) for q in (qs or (AUTHORS_TEST_SCALE,)))
     pipes = [test_pipeline(q, info) for q in qs]
@@ -322,9 +365,9 @@ def predict_images(run, inputs, out='predictions.csv', qs=None, bs:int=64, worke
     secs = time.perf_counter() - t0
     bad_file.write_text(''.join(f'{p}\t{e}\n' for p, e in bad)) if bad else bad_file.unlink(missing_ok=True)
     res = dict(csv=out, n=n, n_unreadable=len(bad), unreadable=[str(p) for p, _ in bad], seconds=round(secs, 2),
-               images_per_s=round(n / secs, 1) if secs > 0 else None, qs=qs, peak_rss_mb=round(_peak_rss_mb()),
+               images_per_s=round(n / secs, 1) if secs > 0 else None, qs=qs, tta=run_tta(info, tta), peak_rss_mb=round(_peak_rss_mb()),
                load=round(os.getloadavg()[0], 2))
-    print(f"{n} images → {out} in {secs:.1f} s ({res['images_per_s']} img/s at Q={','.join(map(str, qs))}, "
+    print(f"{n} images → {out} in {secs:.1f} s ({res['images_per_s']} img/s at Q={','.join(map(str, qs))}{' × 8 views' if res['tta'] else ''}, "
           f"peak RSS {res['peak_rss_mb']} MB, load {res['load']})")
     if bad: print(f'{len(bad)} unreadable file(s), listed in {bad_file}:\n' + '\n'.join(f'  {p}: {e}' for p, e in bad[:10]))
     return res
@@ -337,9 +380,10 @@ def galaxy_predict(
     qs:str=None,                   # Test scales Q to average, comma separated (default: 220; the paper's: 180,200,220,240)
     bs:int=64,                     # Images per batch (bounds the memory used)
     workers:int=0,                 # Decoding worker processes
+    tta:bool_arg=None,             # Average over the 8 rotations and flips (default: as trained, on for --recipe improved)
 ):
     "Classify galaxy images with a trained run: one CSV row per input; unreadable files are listed, not fatal."
-    predict_images(run, [s for s in inputs.split(',') if s], out, [int(q) for q in qs.split(',')] if qs else None, bs, workers)
+    predict_images(run, [s for s in inputs.split(',') if s], out, [int(q) for q in qs.split(',')] if qs else None, bs, workers, tta=tta)
 
 # %% ../nbs/08_cli.ipynb #44ebf771
 def resize_square(x:torch.Tensor, size:int=RESIZE, method:str='tf1') -> torch.Tensor:
@@ -353,18 +397,24 @@ def resize_square(x:torch.Tensor, size:int=RESIZE, method:str='tf1') -> torch.Te
     left, right = rows[..., lo], rows[..., hi]
     return left + (right - left) * w
 
+def dihedral_views(x:torch.Tensor) -> list:
+    "The 8 rotations and flips of the last two dimensions of `x` in plain PyTorch (the set fastai's `dihedral` draws from), for exported models."
+    return [torch.rot90(v, k, (-2, -1)) for v in (x, x.flip(-1)) for k in range(4)]
+
 class GalaxyClassifier(nn.Module):
-    "Test-time path without fastai: uint8 N×3×H×W images → centre crop Q → resize 80 → crop 64 → whiten → net → softmax, averaged over `qs`."
-    def __init__(self, model:nn.Module, qs=(220,), resize:str='tf1'):
+    "Test-time path without fastai: uint8 N×3×H×W images → centre crop Q → resize 80 → crop 64 → whiten → net → softmax, averaged over `qs` (and the 8 dihedral views if `tta`)."
+    def __init__(self, model:nn.Module, qs=(220,), resize:str='tf1', tta:bool=False):
         super().__init__()
-        self.model, self.qs, self.resize, self.size, self.crop = model.eval(), tuple(int(q) for q in qs), resize, RESIZE, CROP
+        self.model, self.qs, self.resize, self.size, self.crop, self.tta = model.eval(), tuple(int(q) for q in qs), resize, RESIZE, CROP, tta
     def forward(self, x):
-        ps = [F.softmax(self.model(per_image_standardize(centre_crop(resize_square(centre_crop(x, q), self.size, self.resize), self.crop) / 255.)
-                                   ).float(), 1) for q in self.qs]
+        ps = []
+        for q in self.qs:
+            v = per_image_standardize(centre_crop(resize_square(centre_crop(x, q), self.size, self.resize), self.crop) / 255.)
+            ps += [torch.stack([F.softmax(self.model(w).float(), 1) for w in (dihedral_views(v) if self.tta else [v])]).mean(0)]
         return torch.stack(ps).mean(0)
 
-def export_run(run, out=None, qs=None, learner:bool=True) -> dict:
-    "Export run folder `run`: fastai `learner.pkl`, and `model.pt2` (torch.export) + `model.ts` (TorchScript) that need no fastai."
+def export_run(run, out=None, qs=None, learner:bool=True, tta:bool|None=None) -> dict:
+    "Export run folder `run`: fastai `learner.pkl`, and `model.pt2` (torch.export) + `model.ts` (TorchScript) that need no fastai (averaging dihedral views as `run_tta` says)."
     model, info = load_run_model(run)
     out = Path(out) if out else Path(run)/'export'; out.mkdir(parents=True, exist_ok=True)
     qs = tuple(int(q) for q in (qs or (AUTHORS_TEST_SCALE,)))
@@ -374,7 +424,7 @@ def export_run(run, out=None, qs=None, learner:bool=True) -> dict:
             learn = Learner(run_dls(info, workers=0, device='cpu'), model, loss_func=CrossEntropyLossFlat())
             learn.export(out/'learner.pkl'); files['learner'] = out/'learner.pkl'
         else: print(f"data {info['data']} or manifest gone: learner.pkl skipped (the plain-PyTorch files do not need them)")
-    clf = GalaxyClassifier(model, qs, info.get('data_kwargs', {}).get('resize', 'tf1')).eval()
+    clf = GalaxyClassifier(model, qs, info.get('data_kwargs', {}).get('resize', 'tf1'), run_tta(info, tta)).eval()
     x = torch.randint(0, 256, (2, 3, 424, 424), dtype=torch.uint8)
     with torch.no_grad():
         ep = torch.export.export(clf, (x,), dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=4096)},))
@@ -383,7 +433,7 @@ def export_run(run, out=None, qs=None, learner:bool=True) -> dict:
             warnings.simplefilter('ignore', FutureWarning)   # TorchScript's deprecation notice
             ts = torch.jit.trace(clf, x, check_trace=False); torch.jit.save(ts, str(out/'model.ts')); files['torchscript'] = out/'model.ts'
     meta = dict(classes=info['class_names'], model=info['model'], qs=qs, input='uint8 tensor N x 3 x H x W, RGB, H = W >= max(qs) '
-                f'(Kaggle images are 424 x 424); the centre crop is taken here', output='N x classes probabilities (softmax, averaged over qs)',
+                f'(Kaggle images are 424 x 424); the centre crop is taken here', output='N x classes probabilities (softmax, averaged over qs' + (' and the 8 rotations and flips)' if run_tta(info, tta) else ')'), tta=run_tta(info, tta),
                 load_pt2="torch.export.load('model.pt2').module()", load_ts="torch.jit.load('model.ts')", min_side=max(qs))
     (out/'export.json').write_text(json.dumps(meta, indent=1)); files['meta'] = out/'export.json'
     print('\n'.join(f'wrote {k:11s} {v}' for k, v in files.items()))
@@ -394,9 +444,10 @@ def galaxy_export(
     run:str,        # Training run folder (from galaxy-train)
     out:str=None,   # Output folder (default: RUN/export)
     qs:str=None,    # Test scales Q averaged inside the exported model (default: 220)
+    tta:bool_arg=None,  # Average over the 8 rotations and flips inside the model (default: as trained, on for --recipe improved)
 ):
     "Export a trained run: fastai learner.pkl, plus model.pt2 (torch.export) and model.ts (TorchScript) that predict without fastai."
-    export_run(run, out, [int(q) for q in qs.split(',')] if qs else None)
+    export_run(run, out, [int(q) for q in qs.split(',')] if qs else None, tta=tta)
 
 # %% ../nbs/08_cli.ipynb #9a0beef1
 DEMO_MODEL = dict(model='galaxy_resnet', model_kwargs=dict(k=0.25, n=1))

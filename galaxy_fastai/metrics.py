@@ -9,8 +9,9 @@ __all__ = ['PAPER_N_TEST', 'PAPER_TEST_BATCHES', 'PAPER_TEST_BATCH_SIZE', 'PAPER
            'PAPER_CLASS_ACCURACY', 'PAPER_FIG9_AUC', 'PAPER_TABLE6', 'PAPER_TABLE7', 'NOTES', 'TITLES', 'to_array',
            'check_labels', 'check_probs', 'decode_preds', 'accuracy_pct', 'classification_report_df', 'confusion_df',
            'labels_from_confusion', 'per_class_accuracy', 'StoredPreds', 'interpretation_from_preds', 'roc_auc_table',
-           'plot_roc', 'multiscale_accuracy', 'ten_run_summary', 'compare_with_paper', 'paper_rows', 'summary_row',
-           'df_to_markdown', 'evaluation_tables', 'table6_row', 'protocol_row', 'evaluation_report', 'write_report']
+           'plot_roc', 'multiscale_accuracy', 'DihedralTTA', 'ten_run_summary', 'compare_with_paper', 'paper_rows',
+           'summary_row', 'df_to_markdown', 'evaluation_tables', 'table6_row', 'protocol_row', 'evaluation_report',
+           'write_report']
 
 # %% ../nbs/06_metrics.ipynb #9538025c
 from pathlib import Path
@@ -21,9 +22,12 @@ import matplotlib.pyplot as plt
 import sklearn.metrics as skm
 import torch
 import torch.nn.functional as F
+from torch import nn
 from fastcore.basics import AttrDict
 from fastai.data.transforms import CategoryMap
 from fastai.interpret import ClassificationInterpretation
+from fastai.torch_core import TensorImage
+from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage.dihedral`)
 
 from .selection import CLASS_NAMES, N_CLASSES, FACE_ON_DISK, PAPER_SPLIT_COUNTS
 
@@ -217,6 +221,17 @@ def multiscale_accuracy(y_true, probs_by_q:dict, n_classes:int=N_CLASSES) -> pd.
     mean = np.mean([probs[q] for q in qs], 0) if mean is None else check_probs(mean, n_classes, len(y), "probs_by_q['mean']")
     acc = pd.Series({q: accuracy_pct(y, probs[q], n_classes) for q in qs}, dtype=float)
     return pd.concat([acc, pd.Series({'mean': accuracy_pct(y, mean, n_classes), 'mean of Q': acc.mean()})]).rename('accuracy (%)')
+
+# %% ../nbs/06_metrics.ipynb #259966e2
+class DihedralTTA(nn.Module):
+    "Wrap `model` to average its softmax over the 8 dihedral views of each image (Dieleman et al.'s test-time averaging); returns log-probabilities."
+    def __init__(self, model:nn.Module, views=range(8)):
+        super().__init__()
+        self.model, self.views = model, list(views)
+    def forward(self, x):
+        x = TensorImage(x)
+        p = torch.stack([F.softmax(self.model(x.dihedral(k)).float(), 1) for k in self.views]).mean(0)
+        return p.clamp_min(1e-12).log()
 
 # %% ../nbs/06_metrics.ipynb #8bce3201
 def ten_run_summary(runs) -> AttrDict:

@@ -179,6 +179,10 @@ def unskip_batches(dl, orig_cb, orig_ab):
 # %% ../nbs/05_train.ipynb #1e7c12f3
 CHECKPOINT_NAME = 'checkpoint.pth'
 
+def _param_scheduler(learn):
+    "The run's `ParamScheduler` callback (`IterScheduler` or another one `fit_schedule` was given), if any."
+    return next((cb for cb in learn.cbs if isinstance(cb, ParamScheduler)), None)
+
 def _recorder_state(learn) -> dict:
     r = getattr(learn, 'recorder', None)
     if r is None: return {}
@@ -191,13 +195,13 @@ def _set_recorder_state(learn, st:dict):
     if r is None or not st: return
     r.lrs, r.losses, r.values, r.iters = list(st['lrs']), [torch.tensor(x) for x in st['losses']], list(st['values']), list(st['iters'])
     r.smooth_loss.count, r.smooth_loss.val = st['smooth']
-    sched = getattr(learn, 'iter_scheduler', None)
+    sched = _param_scheduler(learn)
     if sched is not None and st.get('hps'): sched.hps = {k: list(v) for k, v in st['hps'].items()}
 
 def save_checkpoint(learn, path, epoch:int, batch:int, rng_epoch:dict, dl_rngs_epoch:list, schedule:Schedule|None=None, **extra) -> Path:
     "Atomically write everything needed to resume `learn` after `learn.iteration` steps (batch `batch` of epoch `epoch`) to `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    sched = getattr(learn, 'iter_scheduler', None)
+    sched = _param_scheduler(learn)
     rec = _recorder_state(learn)
     if sched is not None and hasattr(sched, 'hps'): rec['hps'] = sched.hps
     state = dict(format=1, iteration=learn.iteration, epoch=epoch, batch=batch, model=learn.model.state_dict(),
@@ -344,8 +348,8 @@ def schedule_learner(dls, model:nn.Module, schedule:Schedule=PAPER_SCHEDULE, los
 
 # %% ../nbs/05_train.ipynb #7def362e
 def fit_schedule(learn:Learner, schedule:Schedule|None=None, ckpt_dir=None, every:int|None=None, resume:bool=False,
-                 cbs=None, extra:dict|None=None) -> Learner:
-    "Train `learn` for exactly `schedule.max_iters` steps with the step schedule; checkpoint in `ckpt_dir` every `every` steps and on SIGINT/SIGTERM; `resume` continues from that checkpoint."
+                 cbs=None, extra:dict|None=None, scheduler:ParamScheduler|None=None) -> Learner:
+    "Train `learn` for exactly `schedule.max_iters` steps with the step schedule (or `scheduler`, driven by `learn.iteration`); checkpoint in `ckpt_dir` every `every` steps and on SIGINT/SIGTERM; `resume` continues from that checkpoint."
     schedule = schedule or getattr(learn, 'schedule', PAPER_SCHEDULE)
     n = len(learn.dls.train)
     if n == 0: raise ValueError(f'the training loader has no full batch: {len(learn.dls.train.dataset)} items, bs={learn.dls.train.bs}')
@@ -359,7 +363,7 @@ def fit_schedule(learn:Learner, schedule:Schedule|None=None, ckpt_dir=None, ever
             st = load_checkpoint(learn, ckpt); start = st['iteration']
             print(f'resuming from {ckpt} at iteration {start} (epoch {st["epoch"]}, batch {st["batch"]})')
         else: print(f'no checkpoint in {ckpt_dir}: starting from iteration 0')
-    run_cbs = [IterScheduler(schedule), IterationBudget(schedule.max_iters, start)]
+    run_cbs = [scheduler or IterScheduler(schedule), IterationBudget(schedule.max_iters, start)]
     ckpt_cb = Checkpointer(ckpt, every, schedule.max_iters, schedule, extra=extra) if ckpt is not None else None
     if ckpt_cb: run_cbs.append(ckpt_cb)
     if st is not None: run_cbs.append(ResumeFrom(st))
