@@ -25,9 +25,9 @@ from fastai.callback.schedule import ParamScheduler, combined_cos
 from fastai.callback.channelslast import ChannelsLast
 
 from .selection import (gz2_subset, make_split, read_manifest, read_solutions, solutions_csv, image_path, SPLIT_SEED,
-                                     CV_FOLDS)
+                                     CV_FOLDS, assign_classes, thresholds_for)
 from .data import (TEST_SCALES, AUTHORS_TEST_SCALE, PAPER_JITTER, AUTHORS_JITTER, SURVIVING_JITTER, galaxy_dls, labels_of,
-                                manifest_class_names, predict_multiscale, read_centre, CACHE_SIDE, RESIZERS)
+                                manifest_class_names, predict_multiscale, read_centre, CACHE_SIDE, RESIZERS, galaxy_cache, source_dls)
 from .baselines import get_model
 from .train import (PAPER_SCHEDULE, Schedule, IterationBudget, scaled, schedule_learner, fit_schedule,
                                  seed_everything)
@@ -38,12 +38,14 @@ from .cli import WEIGHTS_FILE, write_run_info
 # %% auto #0
 __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
            'PAPER_LRS', 'JITTERS', 'IMPROVED', 'IMPROVED_LRS', 'RECIPES', 'ABLATIONS', 'DEFAULT_ABLATIONS',
-           'ABLATION_MODEL', 'ABLATION_IMAGES', 'VARIANTS', 'VOTE_SHARE_COLUMNS', 'RESULT_FILE', 'SPLIT_FILE',
-           'SPLIT_SEED_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec', 'improved_config', 'class_weights',
-           'OneCycleIters', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe', 'improved_recipe',
-           'fit_improved', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary', 'cut_margins',
-           'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
-           'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark', 'galaxy_benchmark']
+           'ABLATION_MODEL', 'ABLATION_IMAGES', 'VARIANTS', 'VOTE_SHARE_COLUMNS', 'VOTE_REGRESSION_BS', 'RESULT_FILE',
+           'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec', 'improved_config',
+           'class_weights', 'OneCycleIters', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe',
+           'improved_recipe', 'fit_improved', 'unclassified_ids', 'vote_fractions', 'vote_regression_dls',
+           'keep_outputs', 'VoteRegression', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary',
+           'cut_margins', 'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables',
+           'benchmark_split', 'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark',
+           'galaxy_benchmark']
 
 # %% ../nbs/09_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -75,8 +77,8 @@ JITTERS = dict(paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_J
 "Colour jitters of `02_data` by name: the paper recipe uses §4.2's ('paper')."
 
 IMPROVED = dict(lr_max=3e-3, pct_start=0.25, label_smoothing=0.1, class_weight_power=0.5, tta=True, jitter='surviving', vote_smoothing=0.,
-                resize='tf1')
-"The improved recipe: Adam with a one-cycle schedule, label smoothing, square-root balanced class weights, jitter that whitening keeps, dihedral TTA (vote smoothing off; the authors' TF1 resize)."
+                resize='tf1', vote_regression=0.)
+"The improved recipe: Adam with a one-cycle schedule, label smoothing, square-root balanced class weights, jitter that whitening keeps, dihedral TTA (vote smoothing and vote regression off; the authors' TF1 resize)."
 
 IMPROVED_LRS = {'dieleman': 1e-3, 'simple_cnn': 1e-3}
 "Peak learning rate of the improved recipe for the BatchNorm-free CNNs; the BatchNorm networks use `IMPROVED['lr_max']`."
@@ -84,11 +86,12 @@ IMPROVED_LRS = {'dieleman': 1e-3, 'simple_cnn': 1e-3}
 RECIPES = ('paper', 'improved')
 
 ABLATIONS = {'base': {}, 'lr1e-2': dict(lr_max=1e-2), 'cw1': dict(class_weight_power=1.), 'nojitter': dict(jitter='none'),
-             'votes': dict(vote_smoothing=0.5, label_smoothing=0.), 'antialias': dict(resize='antialias')}
-"One-change variations of the improved recipe, each trained on `ABLATION_MODEL` for `ABLATION_IMAGES` ('base' changes nothing; 'votes' replaces label smoothing by vote smoothing; 'antialias' resizes the S/Q crops with an antialiased filter instead of TF1's two taps)."
+             'votes': dict(vote_smoothing=0.5, label_smoothing=0.), 'antialias': dict(resize='antialias'),
+             'votereg': dict(vote_regression=0.5)}
+"One-change variations of the improved recipe, each trained on `ABLATION_MODEL` for `ABLATION_IMAGES` ('base' changes nothing; 'votes' replaces label smoothing by vote smoothing; 'antialias' resizes the S/Q crops with an antialiased filter instead of TF1's two taps; 'votereg' adds vote regression with weight 0.5)."
 
 DEFAULT_ABLATIONS = ('base', 'lr1e-2', 'cw1', 'nojitter', 'votes')
-"The ablations `galaxy-benchmark` runs unless told otherwise (this page's table); 'antialias' was tried on the ten folds instead."
+"The ablations `galaxy-benchmark` runs unless told otherwise (this page's table); 'antialias' and 'votereg' were tried on the ten folds instead."
 
 ABLATION_MODEL, ABLATION_IMAGES = 'galaxy_resnet_k0.25_n1', 624 * LONG_BS
 "The network and budget of the ablations: the shrunk paper network, 39,936 images (18 passes, about 6 minutes each here)."
@@ -172,7 +175,7 @@ class ValidTimer(Callback):
     def before_validate(self): self.t0 = time.perf_counter()
     def after_validate(self): self.seconds += time.perf_counter() - self.t0
 
-def _build(name, dls): base, kw = model_spec(name); return get_model(base, n_out=len(dls.vocab), **kw)
+def _build(name, dls, extra:int=0): base, kw = model_spec(name); return get_model(base, n_out=len(dls.vocab) + extra, **kw)
 
 def paper_recipe(dls, model:str, iters:int, lr:float|None=None) -> Learner:
     "The paper's recipe (§4.5): Nesterov SGD, momentum 0.9, L2 1e-4, lr ×0.1 at 5/12 and 10/12 of `iters` steps, plain cross-entropy."
@@ -198,6 +201,78 @@ def fit_improved(learn:Learner, iters:int, lr_max:float|None=None, pct_start:flo
     n, lr_max = len(learn.dls.train), lr_max or learn.schedule.lr
     learn.fit(math.ceil(iters / n), cbs=[OneCycleIters(lr_max, iters, pct_start), IterationBudget(iters)] + list(cbs or []))
     return learn
+
+# %% ../nbs/09_benchmark.ipynb #11e99400
+VOTE_REGRESSION_BS = 32
+"Unclassified galaxies appended to each training batch by `VoteRegression` (half the improved recipe's batch of 64)."
+
+def unclassified_ids(votes:pd.DataFrame, thresholds:dict|None=None) -> list:
+    "GalaxyIDs of the vote table's galaxies that Table 1 (`thresholds`, default `thresholds_for(votes)`) puts in no class."
+    a = assign_classes(votes, thresholds or thresholds_for(votes))
+    return a.GalaxyID[a.label == -1].astype(int).tolist()
+
+def vote_fractions(votes:pd.DataFrame) -> pd.DataFrame:
+    "Every vote-fraction column of the Kaggle table (17 on the shared subset, 37 on the full data), indexed by GalaxyID."
+    cols = [c for c in votes.columns if c != 'GalaxyID']
+    if 'GalaxyID' not in votes.columns or not cols: raise KeyError(f'a vote table needs GalaxyID and vote-fraction columns, not {list(votes.columns)}')
+    return votes.set_index('GalaxyID')[cols].astype(float)
+
+def vote_regression_dls(root, ids, bs:int=VOTE_REGRESSION_BS, **kwargs):
+    "DataLoaders whose training loader serves galaxies `ids` under data root `root`, augmented as `galaxy_dls`' (`kwargs`: jitter, resize…); label = position in `ids`."
+    ids = [int(g) for g in ids]
+    if not ids: raise ValueError('vote regression needs at least one extra galaxy')
+    return source_dls(galaxy_cache(root, ids, progress=False), ids, {g: i for i, g in enumerate(ids)}, [str(g) for g in ids],
+                      [list(range(len(ids))), list(range(min(64, len(ids))))], bs=bs, device='cpu', **kwargs)   # fastai wants a valid split; it is never read
+
+def keep_outputs(model:nn.Module, n:int) -> nn.Module:
+    "Cut `model`'s last `nn.Linear` down to its first `n` outputs, in place; returns `model`."
+    name, lin = [(k, m) for k, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
+    if lin.out_features < n: raise ValueError(f'{name} has {lin.out_features} outputs, fewer than {n}')
+    new = nn.Linear(lin.in_features, n, bias=lin.bias is not None).to(lin.weight.device)
+    with torch.no_grad():
+        new.weight.copy_(lin.weight[:n])
+        if lin.bias is not None: new.bias.copy_(lin.bias[:n])
+    parent, _, attr = name.rpartition('.')
+    setattr(model.get_submodule(parent) if parent else model, attr, new)
+    return model
+
+class VoteRegression(Callback):
+    "Append a batch of `extra` galaxies to each training batch; outputs past the classes regress every vote fraction (`fractions`) of all of them (BCE × `lam`) and are cut off after fit."
+    order = 1
+    def __init__(self, fractions:pd.DataFrame, extra, lam:float=0.5):
+        if not lam > 0: raise ValueError(f'lam must be > 0, not {lam}')
+        self.fractions, self.extra, self.lam = fractions, extra, lam
+    def before_fit(self):
+        train = self.dls.train
+        if not hasattr(train, 'batch_items'): raise TypeError(f'VoteRegression needs loaders that name the galaxies of each batch (galaxy_dls), not {type(train).__name__}')
+        ids = [int(g) for g in self.extra.dataset.items]
+        shared = set(ids) & {int(g) for g in self.dls.valid.dataset.items}
+        if shared: raise ValueError(f'{len(shared)} extra galaxies are test galaxies, e.g. GalaxyID {min(shared)}: their votes must not be trained on')
+        absent = [g for g in list(train.dataset.items) + ids if int(g) not in self.fractions.index]
+        if absent: raise KeyError(f'{len(absent)} galaxies have no vote fractions, e.g. GalaxyID {absent[0]}')
+        self._rows = {int(g): i for i, g in enumerate(self.fractions.index)}
+        self._table = torch.tensor(self.fractions.to_numpy(), dtype=torch.float32)
+        self._extra_rows = torch.tensor([self._rows[g] for g in ids])
+        self._batches = self._cycle()
+    def _cycle(self):
+        while True: yield from self.extra
+    def before_batch(self):
+        if not self.training: return
+        xs, ys = next(self._batches)
+        self.n = len(self.xb[0])
+        rows = torch.cat([torch.tensor([self._rows[int(g)] for g in self.dl.batch_items(self.iter)]), self._extra_rows[ys.as_subclass(torch.Tensor).long().cpu()]])
+        self.targets = self._table[rows].to(self.xb[0].device)
+        self.learn.xb = (torch.cat([self.xb[0], xs.to(self.xb[0].device)]),)
+    def after_pred(self):
+        k, m = len(self.dls.vocab), self._table.shape[1]
+        if self.pred.shape[1] != k + m: raise RuntimeError(f'the network has {self.pred.shape[1]} outputs; vote regression needs {k} classes + {m} fractions')
+        if self.training: self.reg, self.learn.pred = self.pred[:, k:], self.pred[:self.n, :k]
+        else: self.learn.pred = self.pred[:, :k]
+    def after_loss(self):
+        if not self.training: return
+        extra = self.lam * F.binary_cross_entropy_with_logits(self.reg.float(), self.targets, reduction='none').sum(1).mean()
+        self.learn.loss_grad = self.loss_grad + extra; self.learn.loss = self.learn.loss_grad.clone()
+    def after_fit(self): keep_outputs(self.learn.model, len(self.dls.vocab))
 
 # %% ../nbs/09_benchmark.ipynb #4ccb2e29
 def run_name(model:str, recipe:str, images:int, tag:str='') -> str:
@@ -242,16 +317,22 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
     cfg = improved_config(model, **(improved or {}))
     jitter, resize = ('paper', 'tf1') if recipe == 'paper' else (cfg['jitter'], cfg['resize'])
     dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[jitter], resize=resize)
+    regress = recipe == 'improved' and cfg['vote_regression']
+    if regress:
+        table = read_solutions(solutions_csv(root))
+        fractions, extra = vote_fractions(table), vote_regression_dls(root, unclassified_ids(table), jitter=JITTERS[jitter], resize=resize)
+        seed_everything(seed, extra)
     seed_everything(seed, dls)
     votes = vote_shares(read_solutions(solutions_csv(root))) if recipe == 'improved' and cfg['vote_smoothing'] else None
     learn = paper_recipe(dls, model, iters) if recipe == 'paper' else improved_recipe(dls, model, iters, votes=votes, **cfg)
+    if regress: learn.model = _build(model, dls, extra=fractions.shape[1])   # class logits + one output per vote fraction, in place of the recipe's network
     if not hasattr(learn, 'channels_last'): learn.add_cb(ChannelsLast())   # fp32 channels_last: ~1.2× faster convolutions on this CPU
     timer, load0 = ValidTimer(), os.getloadavg()[0]
     print(f'{rd.name}: {iters} steps of {bs} ({iters * bs} images) on {len(dls.train.dataset)} training galaxies, load {load0:.1f}', flush=True)
     t0 = time.perf_counter()
     with learn.no_bar():
         if recipe == 'paper': fit_schedule(learn, cbs=[timer])
-        else: fit_improved(learn, iters, cfg['lr_max'], cfg['pct_start'], cbs=[timer])
+        else: fit_improved(learn, iters, cfg['lr_max'], cfg['pct_start'], cbs=[timer] + ([VoteRegression(fractions, extra.train, cfg['vote_regression'])] if regress else []))
     train_s = time.perf_counter() - t0 - timer.seconds
     torch.save(learn.model.state_dict(), rd/WEIGHTS_FILE)
     if learn.recorder.values:
