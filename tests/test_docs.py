@@ -37,7 +37,7 @@ def test_readme_in_step_with_index():
 
 def _index_nb(tmp_path):
     nb = new_notebook(cells=[
-        new_markdown_cell('# galaxy-fastai\n\n> A reproduction.\n\nSee [the data](02_data.ipynb) and [docs](https://x.org/a.ipynb).'),
+        new_markdown_cell('# galaxy-fastai\n\n> A reproduction.\n\nSee [the data](03_data.ipynb) and [docs](https://x.org/a.ipynb).'),
         new_code_cell('#| hide\nfrom galaxy_fastai.selection import *'),
         new_code_cell('#| eval: false\nmake demo'),
         new_code_cell('print(1+1)', outputs=[new_output('stream', name='stdout', text='2\n')]),
@@ -56,7 +56,7 @@ def test_readme_rules(tmp_path):
     text = bd.readme_text(_index_nb(tmp_path))
     assert text.startswith(bd.README_BANNER)
     assert '# galaxy-fastai\n\n> A reproduction.' in text
-    assert '[the data](nbs/02_data.ipynb)' in text and '(https://x.org/a.ipynb)' in text
+    assert '[the data](nbs/03_data.ipynb)' in text and '(https://x.org/a.ipynb)' in text
     assert '```python\nmake demo\n```' in text and '#| eval' not in text
     assert '```python\nprint(1+1)\n```\n\n```\n2\n```' in text
     assert '| [mock](nbs/01_mock.ipynb) |' in text and 'links()' not in text
@@ -72,7 +72,7 @@ def test_readme_rules(tmp_path):
 def test_quarto_markdown():
     "Link attributes become html, doc-site and notebook links become page links, callouts blockquotes."
     md = bd.quarto_markdown('[source](https://g.com/x.py#L3){target="_blank" style="float:right"}\n'
-                            'See [`f`](https://galaxy-fastai.github.io/galaxy-fastai/resnet.html#f) and [data](02_data.ipynb#sec).\n'
+                            'See [`f`](https://galaxy-fastai.github.io/galaxy-fastai/resnet.html#f) and [data](03_data.ipynb#sec).\n'
                             '## Heading {#sec-h}\n::: {.callout-note}\nbody\n:::\n```\n:::\n```',
                             'https://galaxy-fastai.github.io/galaxy-fastai')
     assert '<a href="https://g.com/x.py#L3" target="_blank" style="float:right">source</a>' in md
@@ -85,9 +85,9 @@ def test_cell_options_and_pages():
     test_opts = bd.split_options('#| echo: false\n#|hide\n\nx = 1\n#| not an option')
     assert test_opts == ({'echo': 'false', 'hide': 'true'}, 'x = 1\n#| not an option')
     assert bd.is_hidden({'hide': 'true'}) and bd.is_hidden({'include': 'false'}) and not bd.is_hidden({'eval': 'false'})
-    assert bd.page_name('07_vis.ipynb') == 'vis.html' and bd.page_name('index.ipynb') == 'index.html'
-    assert bd.colab_url('07_vis.ipynb') == \
-        'https://colab.research.google.com/github/galaxy-fastai/galaxy-fastai/blob/main/nbs/07_vis.ipynb'
+    assert bd.page_name('11_vis.ipynb') == 'vis.html' and bd.page_name('index.ipynb') == 'index.html'
+    assert bd.colab_url('11_vis.ipynb') == \
+        'https://colab.research.google.com/github/galaxy-fastai/galaxy-fastai/blob/main/nbs/11_vis.ipynb'
 
 
 # ----------------------------------------------------------------------------- cells the docs step runs

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark the input pipeline (galaxy_fastai.data, nbs/02_data.ipynb) on real Kaggle images.
+"""Benchmark the input pipeline (galaxy_fastai.data, nbs/03_data.ipynb) on real Kaggle images.
 
     .venv/bin/python tools/bench_data.py                      # the shared subset, 0/1/2 workers
     .venv/bin/python tools/bench_data.py --root DATA --out bench.csv --step-bs 32

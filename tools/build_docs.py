@@ -47,12 +47,12 @@ def github_repo(root=ROOT) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 def colab_url(nb_name: str, root=ROOT, branch='main', nbs_dir='nbs') -> str:
-    "Colab link opening notebook `nb_name` (e.g. '07_vis.ipynb') from the repository on GitHub."
+    "Colab link opening notebook `nb_name` (e.g. '11_vis.ipynb') from the repository on GitHub."
     owner, repo = github_repo(root)
     return f'{COLAB}/{owner}/{repo}/blob/{branch}/{nbs_dir}/{nb_name}'
 
 def page_name(nb: Path | str) -> str:
-    "The html page of a notebook, named as nbdev/Quarto name it (numeric prefix dropped: 07_vis -> vis.html)."
+    "The html page of a notebook, named as nbdev/Quarto name it (numeric prefix dropped: 11_vis -> vis.html)."
     from nbdev.config import nbpath2html
     return nbpath2html(Path(nb)).name
 

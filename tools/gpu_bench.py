@@ -9,8 +9,8 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
 - `model`: the paper's network's training step alone in plain PyTorch (the project's Nesterov SGD, fused on CUDA, bf16
   autocast, channels_last) on a GPU-resident batch: what the network costs, with Python and kernel-launch overhead;
   `model-foreach`: with PyTorch's default multi-tensor SGD instead; `model-slice`: with the strided shortcut as a slice,
-  as 03_resnet first had it (its gradient comes back in NCHW layout); `model-pool`: as a 1×1 stride-2 average pool, as
-  03_resnet had it next (slow channels_last backward kernel), before its `subsample`;
+  as 04_resnet first had it (its gradient comes back in NCHW layout); `model-pool`: as a 1×1 stride-2 average pool, as
+  04_resnet had it next (slow channels_last backward kernel), before its `subsample`;
 - `model-fp32`: the same step in fp32 and NCHW (what bf16 + channels_last buy);
 - `graph`: the bf16 step captured once as a CUDA graph and replayed (the step without Python or launch overhead);
   `graph-pool`, `profile-pool`, `check-pool`: those stages with the shortcut as a pool, as before `subsample`;
