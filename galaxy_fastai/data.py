@@ -1,4 +1,4 @@
-"""The paper's training and test transforms (§4.1–4.3) as fastai transforms, fed from a decoded-once cache, with multi-scale testing and Figure 6.
+"""The paper's training and test transforms (§4.1–4.3) as fastai transforms, with multi-scale testing and Figure 6.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/data.html.md"""
 
@@ -7,43 +7,37 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/data.html.md"""
 # %% ../nbs/03_data.ipynb #26d622e0
 from __future__ import annotations
 
-import copy, hashlib, json, math, os, shutil, tempfile, time, uuid
+import copy, math
 from contextlib import contextmanager
 from functools import lru_cache
-from pathlib import Path
 from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from PIL import Image, UnidentifiedImageError
-from fastprogress.fastprogress import progress_bar
 from fastai.data.core import Pipeline, TfmdDL, TfmdLists
 from fastai.data.load import _loaders
 from fastai.data.transforms import Category, IntToFloatTensor, ItemTransform, Transform
 from fastai.torch_core import TensorBase, TensorCategory, TensorImage, default_device, retain_type, to_device
 from fastai.vision.augment import RandTransform
 
-from .selection import CLASS_NAMES, N_CLASSES, image_path, read_manifest, validate_manifest
-from .mock import galaxy_fastai_home
+from .selection import CLASS_NAMES, N_CLASSES, read_manifest, validate_manifest
+from .images import SKIPPED_COLUMNS, JpegSource, galaxy_cache, scan_images, skip_report
+from .images import CACHE_SIDE, read_centre  # noqa: F401 (re-exported: other modules import them here)
 
 # %% auto #0
-__all__ = ['TRAIN_SCALE', 'TEST_SCALES', 'AUTHORS_TEST_SCALE', 'RESIZE', 'CROP', 'CACHE_SIDE', 'CACHE_VERSION', 'SKIPPED_COLUMNS',
-           'RESIZERS', 'AUTHORS_JITTER', 'PAPER_JITTER', 'SURVIVING_JITTER', 'WHITEN_UNITS', 'FIGURE6_GALAXY',
-           'BadImageError', 'read_centre', 'source_signature', 'GalaxyCache', 'skip_report', 'galaxy_cache', 'on_plain',
-           'to_device_of', 'centre_crop', 'tf1_taps', 'tf1_crop_taps', 'resize_tf1_batch', 'resize_at_taps',
-           'resize_tf1', 'resize_antialias', 'DeviceDraws', 'ScaleCropResize', 'window_index', 'take_windows',
-           'crop_windows', 'BatchRandomCrop', 'dihedral_perms', 'BatchDihedral', 'adjust_brightness', 'adjust_contrast',
-           'rgb_to_hsv', 'hsv_to_rgb', 'adjust_saturation_hue', 'adjust_gamma', 'channel_gain', 'ColorJitter',
-           'per_image_standardize', 'min_max_stretch', 'Whiten', 'paper_batch_tfms', 'JpegSource', 'GalaxyItem',
-           'manifest_class_names', 'scan_images', 'fastai_dispatches', 'one_torch_thread', 'OneThreadPipeline',
-           'GalaxyDL', 'CropRows', 'DeviceCrops', 'GalaxyRowItem', 'GatherCrops', 'DeviceGalaxyDL',
-           'default_pin_memory', 'source_dls', 'galaxy_dls', 'GraphedPipeline', 'preprocessing_steps',
-           'show_preprocessing', 'test_dl_at', 'labels_of', 'predict_multiscale', 'loader_speed', 'time_cache_build',
-           'bench_loading', 'speedups', 'data_step_ratio']
+__all__ = ['TRAIN_SCALE', 'TEST_SCALES', 'AUTHORS_TEST_SCALE', 'RESIZE', 'CROP', 'RESIZERS', 'AUTHORS_JITTER', 'PAPER_JITTER',
+           'SURVIVING_JITTER', 'WHITEN_UNITS', 'FIGURE6_GALAXY', 'on_plain', 'to_device_of', 'centre_crop', 'tf1_taps',
+           'tf1_crop_taps', 'resize_tf1_batch', 'resize_at_taps', 'resize_tf1', 'resize_antialias', 'DeviceDraws',
+           'ScaleCropResize', 'window_index', 'take_windows', 'crop_windows', 'BatchRandomCrop', 'dihedral_perms',
+           'BatchDihedral', 'adjust_brightness', 'adjust_contrast', 'rgb_to_hsv', 'hsv_to_rgb', 'adjust_saturation_hue',
+           'adjust_gamma', 'channel_gain', 'ColorJitter', 'per_image_standardize', 'min_max_stretch', 'Whiten',
+           'paper_batch_tfms', 'GalaxyItem', 'manifest_class_names', 'fastai_dispatches', 'one_torch_thread',
+           'OneThreadPipeline', 'GalaxyDL', 'default_pin_memory', 'source_dls', 'as_manifest', 'crop_source',
+           'manifest_dls', 'galaxy_dls', 'preprocessing_steps', 'show_preprocessing', 'dl_at_scale', 'labels_of',
+           'predict_multiscale']
 
 # %% ../nbs/03_data.ipynb #0933e87e
 TRAIN_SCALE = (170, 240)
@@ -58,142 +52,25 @@ AUTHORS_TEST_SCALE = 220
 RESIZE, CROP = 80, 64
 "§4.1: every crop is resized to RESIZE×RESIZE, then cropped to the CROP×CROP network input."
 
-CACHE_SIDE = max(TRAIN_SCALE[1], *TEST_SCALES)
-"Side of the stored centre region: the largest S or Q, so every crop the pipeline takes lies inside it."
-
-# %% ../nbs/03_data.ipynb #b2775e6a
-class BadImageError(ValueError):
-    "An image file the pipeline cannot use; the message names the file and the reason."
-
-def read_centre(path, side:int=CACHE_SIDE) -> np.ndarray:
-    "Decode the image at `path`, check it, and return its centre `side`×`side` region as uint8 3×side×side."
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'{path}: no such image file (GalaxyID {path.stem} is listed but has no image)')
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode != 'RGB': raise BadImageError(f'{path}: colour mode {im.mode}, expected RGB (3 channels)')
-            w, h = im.size
-            if min(w, h) < side: raise BadImageError(f'{path}: {w}×{h} pixels is smaller than the {side}×{side} centre crop')
-            a = np.asarray(im)
-    except UnidentifiedImageError as e: raise BadImageError(f'{path}: not an image file that PIL can read') from e
-    except OSError as e: raise BadImageError(f'{path}: truncated or corrupt image ({e})') from e
-    top, left = (h - side)//2, (w - side)//2
-    return np.ascontiguousarray(a[top:top+side, left:left+side].transpose(2, 0, 1))
-
-# %% ../nbs/03_data.ipynb #fb4132b0
-CACHE_VERSION = 1
-"Bumped whenever the cache's content or layout changes, so old caches are never reused."
-
-SKIPPED_COLUMNS = ['GalaxyID', 'path', 'reason']
-
-def source_signature(paths, side:int=CACHE_SIDE) -> tuple:
-    "Hash of the files' names, sizes and modification times (and `side`), and the list of paths that do not exist."
-    h, missing = hashlib.sha1(f'galaxy-cache v{CACHE_VERSION} side {side}\n'.encode()), []
-    for p in sorted(map(Path, paths)):
-        try: st = p.stat(); h.update(f'{p.name} {st.st_size} {st.st_mtime_ns}\n'.encode())
-        except FileNotFoundError: h.update(f'{p.name} missing\n'.encode()); missing.append(p)
-    return h.hexdigest(), missing
-
-class GalaxyCache:
-    "Decoded-once centre crops: a uint8 memmap (N×3×side×side) indexed by GalaxyID, plus the files skipped at build."
-    def __init__(self, path):
-        self.path = Path(path)
-        self.meta = json.loads((self.path/'meta.json').read_text())
-        self.side = self.meta['side']
-        idx = pd.read_csv(self.path/'index.csv')
-        self.ids = idx['GalaxyID'].to_numpy()
-        self.rows = dict(zip(self.ids.tolist(), idx['row'].tolist()))
-        self.skipped = pd.read_csv(self.path/'skipped.csv')
-        self._images = None
-
-    @property
-    def images(self) -> np.ndarray:
-        "The memmap, opened on first use, copy-on-write: an accidental write changes a private page, never the file."
-        if self._images is None: self._images = np.load(self.path/'images.npy', mmap_mode='c')
-        return self._images
-
-    def __getitem__(self, galaxy_id) -> np.ndarray:
-        row = self.rows.get(int(galaxy_id))
-        if row is None:
-            why = self.skipped.loc[self.skipped.GalaxyID == int(galaxy_id), 'reason']
-            raise KeyError(f'GalaxyID {galaxy_id} is not in the cache {self.path}' + (f' (skipped at build: {why.iloc[0]})' if len(why) else ''))
-        return self.images[row]
-
-    def __len__(self): return len(self.ids)
-    def __contains__(self, galaxy_id): return int(galaxy_id) in self.rows
-    def __getstate__(self): return {**self.__dict__, '_images': None}   # workers reopen the memmap, never pickle it
-    def __repr__(self): return f'GalaxyCache({len(self)} images {self.side}×{self.side}, {len(self.skipped)} skipped, {self.path})'
-
-# %% ../nbs/03_data.ipynb #34770284
-def skip_report(skipped:pd.DataFrame, total:int, what:str='skipped (on_error="skip")') -> str:
-    "A readable list of the images left out and why (the first 20, then a count)."
-    lines = [f'{len(skipped)} of {total} images {what}:']
-    lines += [f'  GalaxyID {r.GalaxyID}: {r.reason}' for r in skipped.head(20).itertuples()]
-    if len(skipped) > 20: lines.append(f'  … and {len(skipped) - 20} more')
-    return '\n'.join(lines)
-
-def _build_cache(dest:Path, ids:list, paths:list, side:int, on_error:str, progress:bool) -> GalaxyCache:
-    "Decode every file once into `dest` (via a temporary folder renamed into place when complete)."
-    tmp = dest.with_name(f'{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}')
-    tmp.mkdir(parents=True)
-    try:
-        t0 = time.perf_counter()
-        arr = np.lib.format.open_memmap(tmp/'images.npy', mode='w+', dtype=np.uint8, shape=(len(ids), 3, side, side))
-        kept, skipped = [], []
-        pairs = list(zip(ids, paths))
-        for gid, p in (progress_bar(pairs, leave=False) if progress else pairs):
-            try: arr[len(kept)] = read_centre(p, side)
-            except (BadImageError, FileNotFoundError) as e:
-                if on_error == 'raise': raise
-                skipped.append((gid, str(p), str(e)))
-            else: kept.append(gid)
-        arr.flush(); del arr
-        pd.DataFrame(dict(GalaxyID=kept, row=range(len(kept)))).to_csv(tmp/'index.csv', index=False)
-        pd.DataFrame(skipped, columns=SKIPPED_COLUMNS).to_csv(tmp/'skipped.csv', index=False)
-        meta = dict(version=CACHE_VERSION, side=side, n_images=len(kept), n_skipped=len(skipped),
-                    build_seconds=round(time.perf_counter() - t0, 2), source=str(Path(paths[0]).parent) if paths else '')
-        (tmp/'meta.json').write_text(json.dumps(meta, indent=1))
-        try: tmp.rename(dest)
-        except OSError:                      # another process finished the same cache first: use theirs
-            if not (dest/'meta.json').is_file(): raise
-    finally:
-        if tmp.exists(): shutil.rmtree(tmp)
-    return GalaxyCache(dest)
-
-def galaxy_cache(root, ids, side:int=CACHE_SIDE, on_error:str='raise', home=None, progress:bool=True) -> GalaxyCache:
-    "The decoded-once cache of the images of `ids` under data root `root`: reused while the files are unchanged, else built."
-    if on_error not in ('raise', 'skip'): raise ValueError(f'on_error must be "raise" or "skip", not {on_error!r}')
-    ids = sorted({int(i) for i in ids})
-    paths = [image_path(root, i) for i in ids]
-    key, missing = source_signature(paths, side)
-    if missing and on_error == 'raise':
-        raise FileNotFoundError(f'{len(missing)} GalaxyID(s) of the table have no image file: {missing[0]}'
-                                + (f' and {len(missing) - 1} more' if len(missing) > 1 else ''))
-    dest = Path(home or galaxy_fastai_home())/'crops'/f'{side}-{key[:20]}'
-    cache = GalaxyCache(dest) if (dest/'meta.json').is_file() else _build_cache(dest, ids, paths, side, on_error, progress)
-    if len(cache.skipped) and on_error == 'raise': raise BadImageError(skip_report(cache.skipped, len(ids), 'unusable'))
-    return cache
-
 # %% ../nbs/03_data.ipynb #681cbd04
 def on_plain(f, x:torch.Tensor, *args, **kwargs) -> torch.Tensor:
-    "`f(x, ...)` computed on `x` as a plain `torch.Tensor` (no fastai dispatch per op), returned as `x`'s type with its metadata."
+    "`f(x, ...)` computed on `x` as a plain `torch.Tensor` (no fastai dispatch per op), returned as `x`'s type."
     return retain_type(f(x.as_subclass(torch.Tensor), *args, **kwargs), x)
 
 def to_device_of(t:torch.Tensor, x:torch.Tensor) -> torch.Tensor:
-    "CPU tensor `t` (a transform's random draws) on `x`'s device; on CUDA a non-blocking copy from pinned memory, so the host never waits for the GPU."
+    "CPU tensor `t` (a transform's draws) on `x`'s device; on CUDA a non-blocking copy from pinned memory."
     if x.device.type != 'cuda' or t.device == x.device: return t.to(x.device)
     return t.pin_memory().to(x.device, non_blocking=True)
 
 def centre_crop(x:torch.Tensor, side:int) -> torch.Tensor:
     "The centre `side`×`side` region of a (…×)H×W tensor, top-left at ((H - side)//2, (W - side)//2)."
     h, w = x.shape[-2:]
-    t, l = (h - side)//2, (w - side)//2
-    return x[..., t:t+side, l:l+side]
+    t, lf = (h - side)//2, (w - side)//2
+    return x[..., t:t+side, lf:lf+side]
 
+# %% ../nbs/03_data.ipynb #67958a88
 def tf1_taps(n_in, n_out:int) -> tuple:
-    "Source indices (lo, hi) and weights of TF1's bilinear resize from `n_in` (int or tensor of N) to `n_out`: src = i·n_in/n_out."
+    "Source indices (lo, hi) and weights of TF1's bilinear resize from `n_in` (int or N-tensor) to `n_out`."
     n_in = torch.as_tensor(n_in).reshape(-1, 1)
     src = torch.arange(n_out, dtype=torch.float32)[None] * (n_in.float() / n_out)   # float32, as TF computes it
     lo = src.floor()
@@ -215,19 +92,20 @@ def _take(x, idx, dim:int):
     return x.permute(0, 2, 3, 1)[n, :, idx].permute(0, 3, 2, 1)
 
 def tf1_crop_taps(sides, side_in:int, size:int=RESIZE) -> tuple:
-    "TF1's taps (lo, hi, w) for the centre `sides[n]` crop of image n of a batch of `side_in`×`side_in` images resized to `size`, as rows/columns of the whole image."
+    "TF1's taps (lo, hi, w) of the centre `sides[n]` crop of image n (side `side_in`) resized to `size`, in image rows."
     sides = torch.as_tensor(sides).cpu()
     lo, hi, w = tf1_taps(sides, size)
     off = ((side_in - sides)//2)[:, None]
     return lo + off, hi + off, w
 
+# %% ../nbs/03_data.ipynb #088122f5
 def resize_tf1_batch(x:torch.Tensor, sides, size:int=RESIZE, vectorised:bool|None=None) -> torch.Tensor:
-    "Centre crop image n of x (N×C×H×W) to `sides[n]` and resize it to `size` with TF1's bilinear; float, same units as x."
+    "Centre crop image n of x (N×C×H×W) to `sides[n]`, resized to `size` with TF1's bilinear; float, x's units."
     taps = (to_device_of(t, x) for t in tf1_crop_taps(sides, x.shape[-1], size))
     return resize_at_taps(x, *taps, vectorised=vectorised)
 
 def resize_at_taps(x:torch.Tensor, lo, hi, w, vectorised:bool|None=None) -> torch.Tensor:
-    "Image n of x (N×C×H×W) interpolated at rows and columns `lo[n]`/`hi[n]` with weights `w[n]` (taps on x's device); float."
+    "Image n of x (N×C×H×W) interpolated at rows and columns `lo[n]`/`hi[n]` with weights `w[n]`; float."
     if vectorised is None: vectorised = x.device.type != 'cpu'   # a per-image loop is 3× faster on a CPU
     if not vectorised: return torch.stack([_lerp_rows_cols(x[i], lo[i], hi[i], w[i]) for i in range(len(x))])
     top, bot = _take(x, lo, -2).float(), _take(x, hi, -2).float()
@@ -236,7 +114,7 @@ def resize_at_taps(x:torch.Tensor, lo, hi, w, vectorised:bool|None=None) -> torc
     return left + (right - left) * w[:, None, None, :]
 
 def resize_tf1(x:torch.Tensor, size:int=RESIZE) -> torch.Tensor:
-    "TF1's bilinear `resize_images` (the authors' resize: no antialias, no half-pixel shift) of square (N×)C×H×W images; float."
+    "TF1's bilinear `resize_images` (the authors': no antialias, no half-pixel shift) of square (N×)C×H×W images."
     b = x[None] if x.ndim == 3 else x
     out = resize_tf1_batch(b, [b.shape[-1]] * len(b), size)
     return out[0] if x.ndim == 3 else out
@@ -251,21 +129,24 @@ RESIZERS = dict(tf1=resize_tf1, antialias=resize_antialias)
 "The resize methods a pipeline can use: 'tf1' (the authors' code) or 'antialias'."
 
 # %% ../nbs/03_data.ipynb #6f4c8ef2
-def _first(b): return b[0] if isinstance(b, tuple) else b
+def _first(b):
+    "The images of batch `b` (its first element, or `b` itself when it is not a tuple)."
+    return b[0] if isinstance(b, tuple) else b
 
 class DeviceDraws:
-    "Mixin of a batch `RandTransform` whose `before_call` (reading only its input's shape) leaves every host value its `encodes` needs in `draws`; `encodes` reads them with `drawn`."
+    "Mixin of a batch `RandTransform` that draws on the host, in `before_call`, every random value `encodes` reads."
     graphable, draws, device_draws = True, None, None
     def drawn(self, name:str, x:torch.Tensor) -> torch.Tensor:
-        "Draw `name` on `x`'s device: a copy of `draws[name]`, or, while `GraphedPipeline` records, its slot in the graph's input."
+        "Draw `name` on `x`'s device: a copy of `draws[name]`, or its slot in `device_draws` when one is set."
         if self.device_draws is not None: return self.device_draws[name]
         return to_device_of(self.draws[name], x)
     def with_drawn(self, f, x:TensorImage, *names) -> TensorImage:
         "`f(x, *draws)` on plain `x` with the draws `names` on its device (no fastai dispatch, as `on_plain`)."
         return on_plain(lambda t: f(t, *(self.drawn(k, t) for k in names)), x)
 
+# %% ../nbs/03_data.ipynb #ea9c693e
 class ScaleCropResize(DeviceDraws, RandTransform):
-    "Centre crop to S ~ U{train_scale} per image (train) or to Q = `test_scale` (valid), then resize to `size`; float grey levels."
+    "Centre crop to S ~ U{train_scale} per image (train) or Q = `test_scale` (valid), resized to `size`; grey levels."
     split_idx, order = None, 5     # before IntToFloatTensor (10): the resize reads the uint8 crops
     def __init__(self, train_scale=TRAIN_SCALE, test_scale:int=AUTHORS_TEST_SCALE, size:int=RESIZE, method:str='tf1'):
         if method not in RESIZERS: raise ValueError(f'method must be one of {list(RESIZERS)}, not {method!r}')
@@ -276,15 +157,21 @@ class ScaleCropResize(DeviceDraws, RandTransform):
         x = _first(b)
         lo, hi = self.train_scale
         self.sides = torch.full((len(x),), self.test_scale) if split_idx else torch.randint(lo, hi + 1, (len(x),))
-        if self.sides.max() > x.shape[-1]: raise ValueError(f'crop side {int(self.sides.max())} exceeds the stored {x.shape[-1]}×{x.shape[-1]} region')
-        self.draws = dict(zip(('lo', 'hi', 'w'), tf1_crop_taps(self.sides, x.shape[-1], self.size))) if self.method == 'tf1' else {}
+        side = x.shape[-1]
+        if self.sides.max() > side:
+            raise ValueError(f'crop side {int(self.sides.max())} exceeds the stored {side}×{side} region')
+        taps = tf1_crop_taps(self.sides, side, self.size) if self.method == 'tf1' else ()
+        self.draws = dict(zip(('lo', 'hi', 'w'), taps))
 
     @property
     def graphable(self): return self.method == 'tf1'   # the antialiased path loops over the sides on the host
 
     def encodes(self, x:TensorImage):
         if self.method == 'tf1': return self.with_drawn(resize_at_taps, x, 'lo', 'hi', 'w')
-        return on_plain(lambda t: torch.cat([resize_antialias(centre_crop(t[i:i+1], int(s)), self.size) for i, s in enumerate(self.sides)]), x)
+        return on_plain(self._antialiased, x)
+    def _antialiased(self, x):
+        "Each image of plain x centre cropped to its drawn side and resized with antialiasing (a loop on the host)."
+        return torch.cat([resize_antialias(centre_crop(x[i:i+1], int(s)), self.size) for i, s in enumerate(self.sides)])
 
 # %% ../nbs/03_data.ipynb #c5f1441e
 def window_index(starts, size:int) -> torch.Tensor:
@@ -292,35 +179,37 @@ def window_index(starts, size:int) -> torch.Tensor:
     return torch.as_tensor(starts)[:, None] + torch.arange(size)
 
 def take_windows(x:torch.Tensor, rows, cols, vectorised:bool|None=None) -> torch.Tensor:
-    "Image n of x (N×C×H×W) at rows `rows[n]` and columns `cols[n]` (from `window_index`): a per-image slice on a CPU, one gather elsewhere."
+    "Image n of x (N×C×H×W) at rows `rows[n]` and columns `cols[n]`: a slice per image on a CPU, one gather elsewhere."
     if vectorised is None: vectorised = x.device.type != 'cpu'
     if vectorised: return _take(_take(x, rows, -2), cols, -1)
     h, w = rows.shape[1], cols.shape[1]
-    return torch.stack([x[i, :, t:t+h, l:l+w] for i, (t, l) in enumerate(zip(rows[:, 0].tolist(), cols[:, 0].tolist()))])
+    tops, lefts = rows[:, 0].tolist(), cols[:, 0].tolist()
+    return torch.stack([x[i, :, t:t+h, lf:lf+w] for i, (t, lf) in enumerate(zip(tops, lefts))])
 
 def crop_windows(x:torch.Tensor, tops, lefts, size:int, vectorised:bool|None=None) -> torch.Tensor:
-    "The `size`×`size` window of image n of x (N×C×H×W) at (`tops[n]`, `lefts[n]`): a per-image slice on a CPU, one gather elsewhere."
+    "The `size`×`size` window of image n of x (N×C×H×W) at (`tops[n]`, `lefts[n]`), as `take_windows`."
     return take_windows(x, *(to_device_of(window_index(s, size), x) for s in (tops, lefts)), vectorised=vectorised)
 
 class BatchRandomCrop(DeviceDraws, RandTransform):
-    "fastai's `RandomCrop` on a batch: a random `size` window per image on train (offsets 0…H−size), the centre one on valid."
+    "fastai's `RandomCrop` on a batch: a random `size` window per image on train (offsets 0…H−size), centred on valid."
     split_idx, order = None, 11
     def __init__(self, size:int=CROP): super().__init__(); self.size = size
     def before_call(self, b, split_idx):
         x = _first(b); n, (h, w) = len(x), x.shape[-2:]
         if split_idx: self.tops, self.lefts = torch.full((n,), (h - self.size)//2), torch.full((n,), (w - self.size)//2)
-        else: self.tops, self.lefts = torch.randint(0, h - self.size + 1, (n,)), torch.randint(0, w - self.size + 1, (n,))
+        else: self.tops, self.lefts = (torch.randint(0, d - self.size + 1, (n,)) for d in (h, w))
         self.draws = dict(rows=window_index(self.tops, self.size), cols=window_index(self.lefts, self.size))
     def encodes(self, x:TensorImage): return self.with_drawn(take_windows, x, 'rows', 'cols')
 
+# %% ../nbs/03_data.ipynb #f9e48d4f
 @lru_cache(maxsize=16)
 def dihedral_perms(side:int, device='cpu') -> torch.Tensor:
-    "8×side² table: row k holds, for each pixel of fastai's `dihedral(k)` of a side×side image, the flat index of its source pixel."
+    "8×side² table: row k holds, for each pixel of fastai's `dihedral(k)` of a side×side image, its source pixel."
     idx = TensorImage(torch.arange(side * side, device=device).reshape(1, side, side))
     return torch.stack([idx.dihedral(k).reshape(-1) for k in range(8)]).as_subclass(torch.Tensor)
 
 class BatchDihedral(DeviceDraws, RandTransform):
-    "fastai's `DihedralItem` on a batch (train only): one of the 8 rotations/flips per image, by exact pixel permutation."
+    "fastai's `DihedralItem` on a batch (train only): one of the 8 rotations/flips per image, by pixel permutation."
     order = 12
     def before_call(self, b, split_idx): self.do, self.draws = True, dict(ks=torch.randint(0, 8, (len(_first(b)),)))
     @property
@@ -338,13 +227,15 @@ AUTHORS_JITTER = dict(brightness=63/255, contrast=(0.2, 1.8), clip=False)
 "The authors' code: TF random_brightness(63 grey levels), random_contrast(0.2, 1.8), no clipping, no saturation or hue."
 
 PAPER_JITTER = dict(brightness=63/255, contrast=(0.2, 1.8), saturation=(0.5, 1.5), hue=0.2, clip=True)
-"§4.2's four optical distortions: the authors' brightness/contrast, TF Inception saturation/hue ranges, clipped to [0, 1] before HSV."
+"§4.2's four distortions: the authors' brightness/contrast, TF Inception's saturation/hue, clipped before HSV."
 
 SURVIVING_JITTER = dict(gamma=(0.8, 1.25), channel_gain=(0.9, 1.1), clip=True)
 "An option: gamma (log-uniform) and per-channel gain, colour changes that per-image whitening keeps."
 
 # %% ../nbs/03_data.ipynb #0d9d692e
-def _per_image(v, x): return to_device_of(v, x).to(x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
+def _per_image(v, x):
+    "Per-image values `v` (N) on `x`'s device and dtype, shaped to broadcast over image n of x."
+    return to_device_of(v, x).to(x.dtype).reshape(-1, *([1] * (x.ndim - 1)))
 
 def adjust_brightness(x:torch.Tensor, delta) -> torch.Tensor:
     "TF `adjust_brightness`: add `delta[n]` to every pixel of image n."
@@ -355,6 +246,7 @@ def adjust_contrast(x:torch.Tensor, factor) -> torch.Tensor:
     m = x.mean((-2, -1), keepdim=True)
     return (x - m) * _per_image(factor, x) + m
 
+# %% ../nbs/03_data.ipynb #616d5207
 def rgb_to_hsv(x:torch.Tensor) -> torch.Tensor:
     "RGB → HSV of a N×3×H×W batch in [0, 1], as TF's `rgb_to_hsv` (hue in turns, 0 for grey pixels)."
     r, g, b = x.unbind(1)
@@ -367,11 +259,12 @@ def rgb_to_hsv(x:torch.Tensor) -> torch.Tensor:
 def hsv_to_rgb(x:torch.Tensor) -> torch.Tensor:
     "HSV (hue in turns) → RGB of a N×3×H×W batch."
     h, s, v = x[:, :1], x[:, 1:2], x[:, 2:3]
-    k = (torch.arange(5., 0., -2., device=x.device, dtype=x.dtype)[:, None, None] + h * 6) % 6   # 5, 3, 1 made on the device: no copy
+    n = torch.arange(5., 0., -2., device=x.device, dtype=x.dtype)[:, None, None]   # 5, 3, 1 made on the device: no copy
+    k = (n + h * 6) % 6
     return v - v * s * torch.minimum(k, 4 - k).clamp(0, 1)
 
 def adjust_saturation_hue(x:torch.Tensor, factor=None, delta=None) -> torch.Tensor:
-    "TF `adjust_saturation` (s × `factor[n]`, clipped) then `adjust_hue` (h + `delta[n]` turns) in one HSV round trip; x in [0, 1]."
+    "TF `adjust_saturation` (s × `factor[n]`, clipped) then `adjust_hue` (h + `delta[n]` turns), one HSV round trip."
     h, s, v = rgb_to_hsv(x).unbind(1)
     if factor is not None: s = (s * _per_image(factor, s)).clamp(0, 1)
     if delta is not None: h = (h + _per_image(delta, h)) % 1.0
@@ -387,11 +280,12 @@ def channel_gain(x:torch.Tensor, gains) -> torch.Tensor:
 
 # %% ../nbs/03_data.ipynb #4648fb4f
 class ColorJitter(DeviceDraws, RandTransform):
-    "§4.2's optical distortions drawn per image (train only): brightness, contrast, [clip], saturation, hue; optionally gamma, channel gain."
+    "§4.2's optical distortions per image (train only): brightness, contrast, [clip], saturation, hue; gamma, gain."
     order = 40
     def __init__(self, brightness:float=None, contrast:tuple=None, saturation:tuple=None, hue:float=None,
                  gamma:tuple=None, channel_gain:tuple=None, clip:bool=True):
-        if not clip and (saturation or hue or gamma): raise ValueError('saturation, hue and gamma need pixels in [0, 1]: use clip=True')
+        if not clip and (saturation or hue or gamma):
+            raise ValueError('saturation, hue and gamma need pixels in [0, 1]: use clip=True')
         super().__init__()
         self.brightness, self.contrast, self.saturation, self.hue = brightness, contrast, saturation, hue
         self.gamma, self.channel_gain, self.clip = gamma, channel_gain, clip
@@ -427,7 +321,7 @@ WHITEN_UNITS = 255.
 "Grey levels per unit of our [0, 1] images: the authors whiten 0–255 floats, so the 1/√N floor is 1/√N grey levels."
 
 def per_image_standardize(x:torch.Tensor, units:float=WHITEN_UNITS) -> torch.Tensor:
-    "TF `per_image_standardization` of each image of x (N×C×H×W): (x − mean) / max(std, 1/√N), std floored in grey levels."
+    "TF `per_image_standardization` of each image of x (N×C×H×W): (x − mean) / max(std, 1/√N), in grey levels."
     m = x.mean((1, 2, 3), keepdim=True)
     s = x.std((1, 2, 3), correction=0, keepdim=True)
     return (x - m) / s.clamp_min(1 / (units * math.sqrt(x[0].numel())))
@@ -446,17 +340,13 @@ class Whiten(Transform):
 # %% ../nbs/03_data.ipynb #7773c36f
 def paper_batch_tfms(train_scale=TRAIN_SCALE, test_scale:int=AUTHORS_TEST_SCALE, resize:str='tf1',
                      jitter:dict|None=PAPER_JITTER) -> list:
-    "The paper's transforms in its order, for batches of uint8 centre crops: S/Q crop + resize, to float, crop, dihedral, colour, whitening."
-    tfms = [ScaleCropResize(train_scale, test_scale, RESIZE, resize), IntToFloatTensor(), BatchRandomCrop(CROP), BatchDihedral()]
+    "The paper's steps in order, on uint8 crops: S/Q crop + resize, to float, crop, dihedral, colour, whiten."
+    tfms = [ScaleCropResize(train_scale, test_scale, RESIZE, resize), IntToFloatTensor(), BatchRandomCrop(CROP),
+            BatchDihedral()]
     if jitter: tfms.append(ColorJitter(**jitter))
     return tfms + [Whiten()]
 
-class JpegSource:
-    "GalaxyID → centre crop decoded from its JPEG under `root` at every call: the uncached path, with `GalaxyCache`'s interface."
-    def __init__(self, root, side:int=CACHE_SIDE): self.root, self.side = Path(root), side
-    def __getitem__(self, galaxy_id) -> np.ndarray: return read_centre(image_path(self.root, galaxy_id), self.side)
-    def __repr__(self): return f'JpegSource({self.root}, side={self.side})'
-
+# %% ../nbs/03_data.ipynb #15c07434
 class GalaxyItem(ItemTransform):
     "GalaxyID → (uint8 `TensorImage` 3×side×side from `source`, `TensorCategory` label): all the per-item work."
     def __init__(self, source, labels:dict, vocab):
@@ -464,30 +354,26 @@ class GalaxyItem(ItemTransform):
         self.source, self.vocab = source, list(vocab)
         self.labels = {int(k): int(v) for k, v in labels.items()}
         self._targets = [TensorCategory(i) for i in range(len(self.vocab))]
-    def encodes(self, galaxy_id):
+    def check(self, galaxy_id) -> int:
+        "`galaxy_id` as an int, if the manifest these loaders were built from lists it."
         gid = int(galaxy_id)
-        if gid not in self.labels: raise KeyError(f'GalaxyID {gid} is not in the manifest these DataLoaders were built from')
+        if gid not in self.labels:
+            raise KeyError(f'GalaxyID {gid} is not in the manifest these DataLoaders were built from')
+        return gid
+    def encodes(self, galaxy_id):
+        gid = self.check(galaxy_id)
         return TensorImage(torch.from_numpy(self.source[gid])), self._targets[self.labels[gid]]
     def decodes(self, b): return b[0], Category(self.vocab[int(b[1])])
 
 def manifest_class_names(manifest:pd.DataFrame) -> list:
-    "Class names by label 0–4 as the manifest spells them ('face_on_disk' on the subset); `CLASS_NAMES` for labels it lacks."
+    "Class names by label 0–4 as the manifest spells them ('face_on_disk' on the subset); `CLASS_NAMES` if absent."
     pairs = manifest[['label', 'class_name']].drop_duplicates()
     clash = pairs.label[pairs.label.duplicated()]
-    if len(clash): raise ValueError(f'manifest: label {clash.iloc[0]} has several class names: {sorted(pairs.class_name[pairs.label == clash.iloc[0]])}')
+    if len(clash):
+        names = sorted(pairs.class_name[pairs.label == clash.iloc[0]])
+        raise ValueError(f'manifest: label {clash.iloc[0]} has several class names: {names}')
     names = dict(zip(pairs.label, pairs.class_name))
     return [names.get(i, CLASS_NAMES[i]) for i in range(N_CLASSES)]
-
-def scan_images(root, ids, decode:bool=False) -> pd.DataFrame:
-    "Check that each GalaxyID's image exists (and, if `decode`, is usable); the bad ones with reasons."
-    bad = []
-    for gid in ids:
-        p = image_path(root, gid)
-        try:
-            if decode: read_centre(p)
-            elif not p.is_file(): raise FileNotFoundError(f'{p}: no such image file')
-        except (BadImageError, FileNotFoundError) as e: bad.append((int(gid), str(p), str(e)))
-    return pd.DataFrame(bad, columns=SKIPPED_COLUMNS)
 
 # %% ../nbs/03_data.ipynb #067ed261
 def fastai_dispatches(f, *args) -> int:
@@ -496,7 +382,6 @@ def fastai_dispatches(f, *args) -> int:
     def counted(cls, *a, **kw): n[0] += 1; return orig(cls, *a, **kw)
     with patch.object(TensorBase, '__torch_function__', classmethod(counted)): f(*args)
     return n[0]
-
 
 # %% ../nbs/03_data.ipynb #5e4c4379
 @contextmanager
@@ -513,8 +398,9 @@ class OneThreadPipeline(Pipeline):
     def __call__(self, o):
         with one_torch_thread(): return super().__call__(o)
 
+# %% ../nbs/03_data.ipynb #1768d8c4
 class GalaxyDL(TfmdDL):
-    "fastai's `TfmdDL` with collation and batch transforms on one torch thread, and a non-blocking copy of pinned batches to the device."
+    "fastai's `TfmdDL` with collation and batch transforms on one torch thread, and pinned batches sent non-blocking."
     def __init__(self, dataset=None, **kwargs):
         super().__init__(dataset, **kwargs)
         self.after_batch = OneThreadPipeline(self.after_batch)
@@ -523,211 +409,81 @@ class GalaxyDL(TfmdDL):
     def __iter__(self):
         "fastai's `DataLoader.__iter__`, except that a pinned batch goes to the device with `non_blocking=True`."
         self.randomize(); self.before_iter()
-        self.epoch_idxs = self._DataLoader__idxs = self.get_idxs()   # the epoch's order; fastai's private name is read by `sample`
+        self.epoch_idxs = self._DataLoader__idxs = self.get_idxs()   # the epoch's order (fastai's `sample` reads it)
         for b in _loaders[self.fake_l.num_workers == 0](self.fake_l):
-            if self.pin_memory and type(b) == list: b = tuple(b)
+            if self.pin_memory and type(b) is list: b = tuple(b)
             if self.device is not None: b = to_device(b, self.device, non_blocking=self.pin_memory)
             yield self.after_batch(b)
         self.after_iter()
         if hasattr(self, 'it'): del self.it
     def batch_items(self, i:int) -> list:
-        "The dataset items (GalaxyIDs) of batch `i` of the epoch being iterated, in the batch's order."
-        if not hasattr(self, 'epoch_idxs'): raise RuntimeError('batch_items is only known while (or after) the loader is iterated')
+        "The dataset items (GalaxyIDs) of batch `i` of the pass being iterated (a resumed pass starts later), in order."
+        if not hasattr(self, 'epoch_idxs'):
+            raise RuntimeError('batch_items is only known while (or after) the loader is iterated')
+        i += getattr(self, 'first_batch', 0)   # set by `07_train.skip_batches` for a resumed epoch
         return [self.dataset.items[j] for j in self.epoch_idxs[i * self.bs:(i + 1) * self.bs]]
-
-# %% ../nbs/03_data.ipynb #5f8dd47b
-class CropRows(TensorBase):
-    "Row numbers into a `DeviceCrops` store: what the device-resident loaders carry until `GatherCrops` reads the crops."
-
-class DeviceCrops:
-    "The crops of a `GalaxyCache` copied once into one uint8 tensor on `device`, indexed by row; a GalaxyID still gives its host copy."
-    def __init__(self, cache:GalaxyCache, device=None):
-        self.cache, self.device = cache, torch.device(device if device is not None else default_device())
-        self.side, self.skipped, self._images = cache.side, cache.skipped, None
-        self.images   # copied now, not at the first batch
-    @property
-    def images(self) -> torch.Tensor:
-        "All crops on `device`, N×3×side×side uint8, copied from the cache on first use (again after unpickling)."
-        if self._images is None: self._images = torch.from_numpy(np.asarray(self.cache.images)).to(self.device)
-        return self._images
-    def row(self, galaxy_id) -> int:
-        "The row of `galaxy_id` in `images` (a `KeyError` naming the cache if it is not there)."
-        if int(galaxy_id) not in self.cache: self.cache[galaxy_id]   # raises the cache's own error, with the reason it was skipped
-        return self.cache.rows[int(galaxy_id)]
-    def __getitem__(self, galaxy_id) -> np.ndarray: return self.cache[galaxy_id]
-    def __len__(self): return len(self.cache)
-    def __contains__(self, galaxy_id): return galaxy_id in self.cache
-    def __deepcopy__(self, memo): return self   # shared and read-only: a copied pipeline (`test_dl_at`) must not copy gigabytes
-    def __getstate__(self): return {**self.__dict__, '_images': None}   # a pickle (`learn.export`) holds the cache's path, not the crops
-    def __repr__(self): return f'DeviceCrops({len(self)} images {self.side}×{self.side} on {self.device}, from {self.cache.path})'
-
-class GalaxyRowItem(GalaxyItem):
-    "`GalaxyItem` for a `DeviceCrops` store: GalaxyID → (its row in the store as `CropRows`, `TensorCategory` label)."
-    def encodes(self, galaxy_id):
-        gid = int(galaxy_id)
-        if gid not in self.labels: raise KeyError(f'GalaxyID {gid} is not in the manifest these DataLoaders were built from')
-        return CropRows(self.source.row(gid)), self._targets[self.labels[gid]]
-
-class GatherCrops(Transform):
-    "The first batch transform of the device-resident loaders: `CropRows` → the uint8 crops of those rows, read on the store's device."
-    order, graphable = 0, True
-    def __init__(self, store:DeviceCrops): super().__init__(); self.store = store
-    def encodes(self, rows:CropRows): return TensorImage(self.store.images[rows.as_subclass(torch.Tensor).to(self.store.device)])
-
-class DeviceGalaxyDL(GalaxyDL):
-    "`GalaxyDL` over a `DeviceCrops` store: an item is its (row, label) pair, looked up once, and a batch is two index tensors made at once."
-    def __init__(self, dataset=None, **kwargs):
-        super().__init__(dataset, **kwargs)
-        item = dataset.tfms.fs[0]
-        self._pairs = [tuple(int(t) for t in item(g)) for g in dataset.items]   # GalaxyRowItem's checks, once per galaxy
-    def create_item(self, s): return self._pairs[s or 0]
-    def create_batch(self, b):
-        rows, labels = zip(*((int(r), int(y)) for r, y in b))
-        return CropRows(torch.tensor(rows)), TensorCategory(torch.tensor(labels))
 
 # %% ../nbs/03_data.ipynb #34bab7ec
 def default_pin_memory(device=None) -> bool:
     "Whether loaders for `device` (default: fastai's `default_device()`) should pin host memory: on CUDA only."
     return torch.device(device if device is not None else default_device()).type == 'cuda'
 
-def source_dls(source, ids, labels:dict, vocab, splits, bs:int=128, test_scale:int=AUTHORS_TEST_SCALE, train_scale=TRAIN_SCALE,
-               resize:str='tf1', jitter:dict|None=PAPER_JITTER, num_workers:int=0, device=None, pin_memory:bool|None=None, **kwargs):
-    "The paper's DataLoaders of GalaxyIDs `ids` read from `source` (GalaxyID → uint8 crop, or a `DeviceCrops` store), labelled by `labels`; `splits`: train and test positions."
-    tfms = paper_batch_tfms(train_scale, test_scale, resize, jitter)
-    if isinstance(source, DeviceCrops):
-        if num_workers: raise ValueError(f'a DeviceCrops source gathers batches on {source.device}: use num_workers=0, not {num_workers}')
-        if device is not None and torch.device(device) != source.device:
-            raise ValueError(f'the crops are on {source.device}, the loaders were asked for {device}')
-        item, device, tfms, dl_type = GalaxyRowItem(source, labels, vocab), source.device, [GatherCrops(source)] + tfms, DeviceGalaxyDL
-    else: item, dl_type = GalaxyItem(source, labels, vocab), GalaxyDL
+def _served(source, labels:dict, vocab, num_workers:int, device) -> tuple:
+    "(item transform, batch transforms before the paper's, loader class, device) for crop source `source`."
+    if hasattr(source, 'loader_parts'): return source.loader_parts(labels, vocab, num_workers, device)
+    return GalaxyItem(source, labels, vocab), [], GalaxyDL, device
+
+def source_dls(source, ids, labels:dict, vocab, splits, bs:int=128, test_scale:int=AUTHORS_TEST_SCALE,
+               train_scale=TRAIN_SCALE, resize:str='tf1', jitter:dict|None=PAPER_JITTER, num_workers:int=0,
+               device=None, pin_memory:bool|None=None, **kwargs):
+    "The paper's DataLoaders of GalaxyIDs `ids` from crop `source`, labelled by `labels`; `splits`: train/valid places."
+    item, first, dl_type, device = _served(source, labels, vocab, num_workers, device)
     tls = TfmdLists(list(ids), [item], splits=splits)
     if pin_memory is None: pin_memory = default_pin_memory(device)
+    tfms = first + paper_batch_tfms(train_scale, test_scale, resize, jitter)
     return tls.dataloaders(bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory, dl_type=dl_type,
                            after_batch=tfms, **kwargs)
 
-def galaxy_dls(root, manifest, bs:int=128, source:str='cache', test_scale:int=AUTHORS_TEST_SCALE, train_scale=TRAIN_SCALE,
-               resize:str='tf1', jitter:dict|None=PAPER_JITTER, on_error:str='raise', cache_home=None,
-               num_workers:int=0, device=None, pin_memory:bool|None=None, progress:bool=True, **kwargs):
-    "DataLoaders of a split manifest's galaxies under data root `root`: train = split 'train', augmented; valid = split 'test' at Q = `test_scale`; `source`: 'cache', 'jpeg' or 'device'."
-    man = validate_manifest(manifest.copy()) if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
+# %% ../nbs/03_data.ipynb #7081b9aa
+def as_manifest(manifest) -> pd.DataFrame:
+    "A split manifest from a `DataFrame` (checked, copied) or from the path of its CSV."
+    return validate_manifest(manifest.copy()) if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
+
+def crop_source(root, ids, source:str='cache', on_error:str='raise', cache_home=None, progress:bool=True) -> tuple:
+    "The GalaxyID → crop source of `ids` under `root` ('cache' or 'jpeg'), and the table of the images it leaves out."
     if on_error not in ('raise', 'skip'): raise ValueError(f'on_error must be "raise" or "skip", not {on_error!r}')
-    ids = man.GalaxyID.astype(int).tolist()
-    if source in ('cache', 'device'):
-        src = galaxy_cache(root, ids, on_error=on_error, home=cache_home, progress=progress)
-        skipped = src.skipped
-        if source == 'device': src = DeviceCrops(src, device)
-    elif source == 'jpeg':
-        src, skipped = JpegSource(root), scan_images(root, ids, decode=on_error == 'skip')
-        if len(skipped) and on_error == 'raise': raise FileNotFoundError(skip_report(skipped, len(ids), 'missing'))
-    else: raise ValueError(f'source must be "cache", "jpeg" or "device", not {source!r}')
+    ids = [int(i) for i in ids]
+    if source == 'cache':
+        cache = galaxy_cache(root, ids, on_error=on_error, home=cache_home, progress=progress)
+        return cache, cache.skipped
+    if source != 'jpeg':
+        raise ValueError(f'source must be "cache" or "jpeg", not {source!r} (crops held on the GPU: speed.device_dls)')
+    skipped = scan_images(root, ids, decode=on_error == 'skip')
+    if len(skipped) and on_error == 'raise': raise FileNotFoundError(skip_report(skipped, len(ids), 'missing'))
+    return JpegSource(root), skipped
+
+def manifest_dls(src, manifest:pd.DataFrame, skipped:pd.DataFrame|None=None, **kwargs):
+    "`source_dls` of a split manifest's galaxies but `skipped`, read from `src`: train = split 'train', valid = 'test'."
+    man, skipped = manifest, pd.DataFrame(columns=SKIPPED_COLUMNS) if skipped is None else skipped
     if len(skipped):
-        print(skip_report(skipped, len(ids)))
+        print(skip_report(skipped, len(man)))
         man = man[~man.GalaxyID.isin(skipped.GalaxyID)].reset_index(drop=True)
     splits = [np.flatnonzero(man.split.to_numpy() == s).tolist() for s in ('train', 'test')]
-    dls = source_dls(src, man.GalaxyID.astype(int).tolist(), dict(zip(man.GalaxyID, man.label)), manifest_class_names(man), splits,
-                     bs, test_scale, train_scale, resize, jitter, num_workers, device, pin_memory, **kwargs)
+    dls = source_dls(src, man.GalaxyID.astype(int).tolist(), dict(zip(man.GalaxyID, man.label)),
+                     manifest_class_names(man), splits, **kwargs)
     dls.source, dls.skipped, dls.manifest = src, skipped, man
     return dls
 
-# %% ../nbs/03_data.ipynb #3085a032
-def _no_draw(b, split_idx=None): "Stands in for `before_call` while the draws are already made."
-
-class GraphedPipeline(Pipeline):
-    "A training loader's batch `Pipeline` replayed as one CUDA graph: per batch the host only draws, copies the draws in one transfer and replays."
-    def __init__(self, pipe:Pipeline, record:bool=True):   # no `Pipeline.__init__`: the transforms stay the wrapped pipeline's
-        self.pipe, self.record = pipe, record   # record=False: the same steps without the graph, op by op (for tests on a CPU)
-        self.graph = self.layout = self.out = self.stage_shapes = None
-        self.batches = dict(eager=0, replayed=0)
-    fs = property(lambda self: self.pipe.fs)
-    @property
-    def split_idx(self): return self.pipe.split_idx
-    @split_idx.setter
-    def split_idx(self, i): self.pipe.split_idx = i   # fastai's `TfmdDL.before_iter` sets it on each `Pipeline` it finds
-    def __getattr__(self, k):
-        if k == 'pipe': raise AttributeError(k)
-        return getattr(self.pipe, k)   # decode, default…: the wrapped pipeline's
-
-    @property
-    def rand_tfms(self) -> list: return [f for f in self.pipe.fs if isinstance(f, RandTransform)]
-    def not_graphable(self) -> list:
-        "The pipeline's transforms that cannot be recorded: all but `graphable` ones (random ones with `DeviceDraws`) and `IntToFloatTensor`."
-        ok = lambda f: (getattr(f, 'graphable', False) and (isinstance(f, DeviceDraws) or not isinstance(f, RandTransform))) or type(f) is IntToFloatTensor
-        return [f for f in self.pipe.fs if not ok(f)]
-
-    def _first_batch(self, b):
-        "The pipeline applied op by op, as `Pipeline` does, noting the shape each random transform receives."
-        self.batches['eager'] += 1
-        shapes, o = [], b
-        with one_torch_thread():
-            for f in self.pipe.fs:
-                if isinstance(f, RandTransform): shapes.append(tuple(_first(o).shape))
-                o = f(o, split_idx=self.pipe.split_idx)
-        self.stage_shapes = shapes
-        return o
-
-    def _draw(self, b) -> list:
-        "Each random transform's draws for batch `b`, made once, in the pipeline's order: [(transform index, name, CPU tensor)]."
-        n = len(_first(b))
-        for f, s in zip(self.rand_tfms, self.stage_shapes):   # `DeviceDraws.before_call` reads only the shape of its input
-            f.before_call((torch.empty((n, *s[1:]), device='meta'), *b[1:]), split_idx=self.pipe.split_idx)
-        return [(i, k, v) for i, f in enumerate(self.rand_tfms) for k, v in (f.draws or {}).items()]
-
-    @contextmanager
-    def _drawn_once(self):
-        "Run the pipeline with the draws already made (each random transform's `before_call` does nothing), then restore it."
-        fs = self.rand_tfms
-        saved = [f.__dict__.get('before_call') for f in fs]
-        for f in fs: f.before_call = _no_draw
-        try: yield
-        finally:
-            for f, s in zip(fs, saved):
-                if s is None: del f.before_call
-                else: f.before_call = s
-
-    @contextmanager
-    def _bound(self):
-        "Point each random transform's `drawn` at its slots of the packed draws on the device (as views: recorded as part of the graph)."
-        fs, o, views = self.rand_tfms, 0, {}
-        for i, k, dtype, shape in self.layout:
-            n = math.prod(shape)
-            views.setdefault(i, {})[k] = self.flat[o:o + n].view(shape).to(dtype); o += n
-        for i, f in enumerate(fs): f.device_draws = views.get(i, {})
-        try: yield
-        finally:
-            for f in fs: f.device_draws = None
-
-    def _eager(self, b):
-        self.batches['eager'] += 1
-        with self._drawn_once(): return self.pipe(b)
-
-    def _setup(self, x, layout):
-        "Static input buffers of the recorded batch: its row numbers (or crops) and the packed draws, on `x`'s device."
-        self.layout, self.x_in = layout, x.clone()
-        self.flat = torch.zeros(sum(math.prod(s) for *_, s in layout), dtype=torch.float64, device=x.device)
-
-    def _run_bound(self, b):
-        with self._drawn_once(), self._bound(): return _first(self.pipe((self.x_in, *b[1:])))
-
-    def __call__(self, b):
-        x = _first(b)
-        if not isinstance(b, tuple) or self.not_graphable(): return self.pipe(b)
-        if self.stage_shapes is None: return self._first_batch(b)   # op by op: lazy set-up stays out of the graph
-        draws = self._draw(b)
-        layout = [(i, k, v.dtype, tuple(v.shape)) for i, k, v in draws]
-        if self.layout is None:
-            if self.record and x.device.type != 'cuda': raise ValueError(f'GraphedPipeline records CUDA graphs, the batch is on {x.device}: use record=False')
-            self._setup(x, layout)
-            if self.record:
-                self.graph = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(self.graph): self.out = self._run_bound(b)
-        if layout != self.layout or x.shape != self.x_in.shape or x.dtype != self.x_in.dtype: return self._eager(b)
-        self.x_in.copy_(x)
-        flat = torch.cat([v.reshape(-1).to(torch.float64) for *_, v in draws])
-        self.flat.copy_(flat.pin_memory() if self.record else flat, non_blocking=self.record)
-        self.batches['replayed'] += 1
-        if not self.record: return (self._run_bound(b), *b[1:])
-        self.graph.replay()
-        return (self.out.clone(), *b[1:])   # a copy: the next replay rewrites the graph's output
+# %% ../nbs/03_data.ipynb #c125dfd8
+def galaxy_dls(root, manifest, bs:int=128, source:str='cache', test_scale:int=AUTHORS_TEST_SCALE,
+               train_scale=TRAIN_SCALE, resize:str='tf1', jitter:dict|None=PAPER_JITTER, on_error:str='raise',
+               cache_home=None, num_workers:int=0, device=None, pin_memory:bool|None=None, progress:bool=True,
+               **kwargs):
+    "DataLoaders of a split manifest's galaxies under `root`: train = split 'train', augmented; valid = 'test' at Q."
+    man = as_manifest(manifest)
+    src, skipped = crop_source(root, man.GalaxyID, source, on_error, cache_home, progress)
+    return manifest_dls(src, man, skipped, bs=bs, test_scale=test_scale, train_scale=train_scale, resize=resize,
+                        jitter=jitter, num_workers=num_workers, device=device, pin_memory=pin_memory, **kwargs)
 
 # %% ../nbs/03_data.ipynb #77cea08c
 FIGURE6_GALAXY = 237308
@@ -740,8 +496,8 @@ def preprocessing_steps(img, s:int=220, seed:int=0, resize:str='tf1', jitter:dic
     steps = [(f'original {x.shape[-1]}×{x.shape[-2]}', x.float() / 255)]
     x = centre_crop(x, s); steps.append((f'centre crop S={s}', x.float() / 255))
     x = RESIZERS[resize](x, RESIZE) / 255; steps.append((f'resize {RESIZE}×{RESIZE}', x))
-    t, l = torch.randint(0, RESIZE - CROP + 1, (2,), generator=g).tolist()
-    x = x[..., t:t+CROP, l:l+CROP]; steps.append((f'random crop {CROP} at ({t}, {l})', x))
+    t, lf = torch.randint(0, RESIZE - CROP + 1, (2,), generator=g).tolist()
+    x = x[..., t:t+CROP, lf:lf+CROP]; steps.append((f'random crop {CROP} at ({t}, {lf})', x))
     r = int(torch.randint(0, 4, (1,), generator=g))
     x = torch.rot90(x, r, dims=(-2, -1)); steps.append((f'rotate {90 * r}°', x))
     x = x.flip(-1); steps.append(('horizontal flip', x))
@@ -761,7 +517,7 @@ def show_preprocessing(steps:list, size:float=1.5):
     return fig
 
 # %% ../nbs/03_data.ipynb #1a736f96
-def test_dl_at(dls, q:int, items=None, bs:int|None=None):
+def dl_at_scale(dls, q:int, items=None, bs:int|None=None):
     "A DataLoader of the test split (or of the manifest's GalaxyIDs `items`) with the test transform at Q = `q`."
     dl = dls.valid
     after_batch = copy.deepcopy(dl.after_batch)
@@ -772,68 +528,11 @@ def test_dl_at(dls, q:int, items=None, bs:int|None=None):
     return dl.new(ds, after_batch=after_batch, shuffle=False, drop_last=False, bs=bs or dl.bs)
 
 def labels_of(dls, items=None) -> torch.Tensor:
-    "Labels of the test split (or of `items`), in the order `test_dl_at` serves them."
+    "Labels of the test split (or of `items`), in the order `dl_at_scale` serves them."
     labels = dls.valid.dataset.tfms.fs[0].labels
     return torch.tensor([labels[int(i)] for i in (dls.valid.dataset.items if items is None else items)])
 
 def predict_multiscale(learn, items=None, qs=TEST_SCALES, **kwargs) -> dict:
-    "Class probabilities of the test split (or `items`) at each test scale Q of `qs`, and their mean under 'mean' (Table 6)."
-    res = {int(q): learn.get_preds(dl=test_dl_at(learn.dls, q, items), **kwargs)[0] for q in qs}
+    "Class probabilities of the test split (or `items`) at each test scale Q of `qs`, and their mean (Table 6)."
+    res = {int(q): learn.get_preds(dl=dl_at_scale(learn.dls, q, items), **kwargs)[0] for q in qs}
     return {**res, 'mean': torch.stack(list(res.values())).mean(0)}
-
-# %% ../nbs/03_data.ipynb #14ab16a5
-def loader_speed(dl, max_batches:int|None=None, repeats:int=2) -> dict:
-    "Images/s of the fastest of `repeats` passes over `dl` (wall clock, worker start-up included), CPU ms per image (0 workers), load average."
-    best, cpu = math.inf, math.inf
-    for _ in range(repeats):
-        t0, c0, n = time.perf_counter(), time.process_time(), 0
-        for i, (xb, _) in enumerate(dl):
-            n += len(xb)
-            if max_batches and i + 1 >= max_batches: break
-        best, cpu = min(best, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
-    cpu_ms = round(1000 * cpu / n, 3) if dl.fake_l.num_workers == 0 else float('nan')   # workers' CPU is not ours to see
-    return dict(images=n, seconds=round(best, 2), images_per_s=round(n / best, 1), cpu_ms_per_image=cpu_ms,
-                load_1min=round(os.getloadavg()[0], 2))
-
-def time_cache_build(root, ids, side:int=CACHE_SIDE) -> dict:
-    "Seconds to build the cache of `ids` from nothing (in a temporary folder, deleted after), and its size."
-    with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
-        c = galaxy_cache(root, ids, side, home=d, progress=False)
-        dt, mb = time.perf_counter() - t0, (c.path/'images.npy').stat().st_size / 1e6
-    return dict(images=len(c), seconds=round(dt, 2), images_per_s=round(len(c) / dt, 1), megabytes=round(mb),
-                load_1min=round(os.getloadavg()[0], 2))
-
-def bench_loading(root, manifest, workers=(0, 1, 2), sources=('jpeg', 'cache'), bs:int=128, max_batches:int|None=None,
-                  repeats:int=2, cache_home=None, **kwargs) -> pd.DataFrame:
-    "Images/s over the training split for each source × workers, loading alone ('load') and with the batch transforms on the CPU ('full')."
-    rows = []
-    for source in sources:
-        dls = galaxy_dls(root, manifest, bs=bs, source=source, cache_home=cache_home, device='cpu', progress=False, **kwargs)
-        for nw in workers:
-            full = dls.train.new(num_workers=nw)
-            for stage, dl in (('load', full.new(after_batch=Pipeline([]))), ('full', full)):
-                rows.append(dict(source=source, workers=nw, stage=stage, **loader_speed(dl, max_batches, repeats)))
-    return pd.DataFrame(rows)
-
-def speedups(bench:pd.DataFrame) -> pd.DataFrame:
-    "Cache over JPEG speed for each stage and number of workers: wall-clock images/s, and CPU time per image (0 workers)."
-    t = bench.pivot_table(index=['stage', 'workers'], columns='source', values=['images_per_s', 'cpu_ms_per_image'], dropna=False)
-    return pd.DataFrame({'wall-clock speed-up': t['images_per_s', 'cache'] / t['images_per_s', 'jpeg'],
-                         'CPU-time speed-up': t['cpu_ms_per_image', 'jpeg'] / t['cpu_ms_per_image', 'cache']}).round(1)
-
-def data_step_ratio(dl, model:nn.Module, steps:int=3, lr:float=0.1) -> dict:
-    "Mean seconds waiting for a batch vs in forward/backward/SGD update, over `steps` steps after one warm-up step."
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
-    loss_fn, waits, steps_s = nn.CrossEntropyLoss(), [], []
-    model.train(); it = iter(dl)
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
-        xb, yb = next(it)
-        t1 = time.perf_counter()
-        opt.zero_grad()
-        loss_fn(model(xb.as_subclass(torch.Tensor)), yb.as_subclass(torch.Tensor)).backward()
-        opt.step()
-        if i: waits.append(t1 - t0); steps_s.append(time.perf_counter() - t1)
-    return dict(data_s=round(float(np.mean(waits)), 3), step_s=round(float(np.mean(steps_s)), 2),
-                data_pct_of_step=round(100 * sum(waits) / sum(steps_s), 2), load_1min=round(os.getloadavg()[0], 2))

@@ -7,8 +7,197 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/images.html.md"""
 # %% ../nbs/02_images.ipynb #b212e4a6
 from __future__ import annotations
 
+import hashlib, json, os, shutil, time, uuid
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+from fastprogress.fastprogress import progress_bar
+
+from .selection import CLASS_NAMES, N_CLASSES, image_path, validate_manifest
+from .mock import galaxy_fastai_home
 
 # %% auto #0
-__all__ = []
+__all__ = ['CACHE_SIDE', 'CACHE_VERSION', 'SKIPPED_COLUMNS', 'toy_galaxy', 'toy_root', 'BadImageError', 'read_centre',
+           'source_signature', 'GalaxyCache', 'skip_report', 'galaxy_cache', 'JpegSource', 'scan_images']
+
+# %% ../nbs/02_images.ipynb #e30ccdd0
+CACHE_SIDE = 240
+"Side of the stored centre region: the largest crop §4.1 takes (S ≤ 240 in training, Q ≤ 240 at test)."
+
+# %% ../nbs/02_images.ipynb #055a722e
+def toy_galaxy(seed:int, size:int=424) -> Image.Image:
+    "A smooth elliptical blob with sky noise: enough structure to test crops, flips and colours."
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    q, pa, h = rng.uniform(0.3, 1), rng.uniform(0, np.pi), rng.uniform(8, 25)
+    u, v = xx*np.cos(pa) + yy*np.sin(pa), (-xx*np.sin(pa) + yy*np.cos(pa)) / q
+    prof = np.exp(-np.hypot(u + rng.uniform(-20, 20), v) / h)
+    img = 220 * prof[..., None] * rng.uniform(0.5, 1, 3) + rng.normal(12, 4, (size, size, 3))
+    return Image.fromarray(img.clip(0, 255).astype(np.uint8))
+
+def _break_files(truncated:Path, grey:Path, missing:Path):
+    "Make three image files unusable: cut one in half, turn one grayscale, delete one."
+    truncated.write_bytes(truncated.read_bytes()[:truncated.stat().st_size // 2])
+    with Image.open(grey) as im: im.convert('L').save(grey, format='JPEG')
+    missing.unlink()
+
+def toy_root(dest, n:int=20, seed:int=0, broken:bool=False) -> tuple:
+    "Write `n` toy galaxies in the Kaggle layout under `dest`; (root, manifest), every 4th galaxy in 'test'."
+    d = Path(dest)/'images_training_rev1'; d.mkdir(parents=True, exist_ok=True)
+    ids = 100000 + 7 * np.arange(n)
+    for i, gid in enumerate(ids): toy_galaxy(seed + i).save(d/f'{gid}.jpg', quality=90)
+    if broken: _break_files(*(d/f'{g}.jpg' for g in ids[1:4]))
+    labels = np.arange(n) % N_CLASSES
+    man = pd.DataFrame(dict(GalaxyID=ids, label=labels, class_name=[CLASS_NAMES[k] for k in labels],
+                            split=np.where(np.arange(n) % 4 == 0, 'test', 'train')))
+    return Path(dest), validate_manifest(man)
+
+# %% ../nbs/02_images.ipynb #b2775e6a
+class BadImageError(ValueError):
+    "An image file the pipeline cannot use; the message names the file and the reason."
+
+def _checked_pixels(path:Path, side:int) -> np.ndarray:
+    "The H×W×3 pixels of the RGB image at `path`, at least `side` on each side; `BadImageError` otherwise."
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode != 'RGB': raise BadImageError(f'{path}: colour mode {im.mode}, expected RGB (3 channels)')
+            w, h = im.size
+            if min(w, h) < side:
+                raise BadImageError(f'{path}: {w}×{h} pixels is smaller than the {side}×{side} centre crop')
+            return np.asarray(im)
+    except UnidentifiedImageError as e: raise BadImageError(f'{path}: not an image file that PIL can read') from e
+    except OSError as e: raise BadImageError(f'{path}: truncated or corrupt image ({e})') from e
+
+def read_centre(path, side:int=CACHE_SIDE) -> np.ndarray:
+    "Decode the image at `path`, check it, and return its centre `side`×`side` region as uint8 3×side×side."
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'{path}: no such image file (GalaxyID {path.stem} is listed but has no image)')
+    a = _checked_pixels(path, side)
+    top, left = (a.shape[0] - side)//2, (a.shape[1] - side)//2
+    return np.ascontiguousarray(a[top:top+side, left:left+side].transpose(2, 0, 1))
+
+# %% ../nbs/02_images.ipynb #fb4132b0
+CACHE_VERSION = 1
+"Bumped whenever the cache's content or layout changes, so old caches are never reused."
+
+SKIPPED_COLUMNS = ['GalaxyID', 'path', 'reason']
+"Columns of the table of images left out: which galaxy, which file, why."
+
+def source_signature(paths, side:int=CACHE_SIDE) -> tuple:
+    "Hash of the files' names, sizes and modification times (and `side`); and the paths that do not exist."
+    h, missing = hashlib.sha1(f'galaxy-cache v{CACHE_VERSION} side {side}\n'.encode()), []
+    for p in sorted(map(Path, paths)):
+        try: st = p.stat(); h.update(f'{p.name} {st.st_size} {st.st_mtime_ns}\n'.encode())
+        except FileNotFoundError: h.update(f'{p.name} missing\n'.encode()); missing.append(p)
+    return h.hexdigest(), missing
+
+# %% ../nbs/02_images.ipynb #fa0e8e83
+class GalaxyCache:
+    "Decoded-once centre crops: a uint8 memmap (N×3×side×side) by GalaxyID, and the files skipped at build."
+    def __init__(self, path):
+        self.path = Path(path)
+        self.meta = json.loads((self.path/'meta.json').read_text())
+        self.side = self.meta['side']
+        idx = pd.read_csv(self.path/'index.csv')
+        self.ids = idx['GalaxyID'].to_numpy()
+        self.rows = dict(zip(self.ids.tolist(), idx['row'].tolist()))
+        self.skipped = pd.read_csv(self.path/'skipped.csv')
+        self._images = None
+
+    @property
+    def images(self) -> np.ndarray:
+        "The memmap, opened on first use, copy-on-write: a stray write changes a private page, never the file."
+        if self._images is None: self._images = np.load(self.path/'images.npy', mmap_mode='c')
+        return self._images
+
+    def __getitem__(self, galaxy_id) -> np.ndarray:
+        row = self.rows.get(int(galaxy_id))
+        if row is None:
+            why = self.skipped.loc[self.skipped.GalaxyID == int(galaxy_id), 'reason']
+            raise KeyError(f'GalaxyID {galaxy_id} is not in the cache {self.path}'
+                           + (f' (skipped at build: {why.iloc[0]})' if len(why) else ''))
+        return self.images[row]
+
+    def __len__(self): return len(self.ids)
+    def __contains__(self, galaxy_id): return int(galaxy_id) in self.rows
+    def __getstate__(self): return {**self.__dict__, '_images': None}   # workers reopen the memmap, never pickle it
+    def __repr__(self):
+        return f'GalaxyCache({len(self)} images {self.side}×{self.side}, {len(self.skipped)} skipped, {self.path})'
+
+# %% ../nbs/02_images.ipynb #34770284
+def skip_report(skipped:pd.DataFrame, total:int, what:str='skipped (on_error="skip")') -> str:
+    "A readable list of the images left out and why (the first 20, then a count)."
+    lines = [f'{len(skipped)} of {total} images {what}:']
+    lines += [f'  GalaxyID {r.GalaxyID}: {r.reason}' for r in skipped.head(20).itertuples()]
+    if len(skipped) > 20: lines.append(f'  … and {len(skipped) - 20} more')
+    return '\n'.join(lines)
+
+def _decode_all(dest:Path, ids:list, paths:list, side:int, on_error:str, progress:bool):
+    "Decode every file into `dest`/images.npy; write index.csv, skipped.csv and meta.json beside it."
+    t0 = time.perf_counter()
+    arr = np.lib.format.open_memmap(dest/'images.npy', mode='w+', dtype=np.uint8, shape=(len(ids), 3, side, side))
+    kept, skipped = [], []
+    pairs = list(zip(ids, paths))
+    for gid, p in (progress_bar(pairs, leave=False) if progress else pairs):
+        try: arr[len(kept)] = read_centre(p, side)
+        except (BadImageError, FileNotFoundError) as e:
+            if on_error == 'raise': raise
+            skipped.append((gid, str(p), str(e)))
+        else: kept.append(gid)
+    arr.flush(); del arr
+    pd.DataFrame(dict(GalaxyID=kept, row=range(len(kept)))).to_csv(dest/'index.csv', index=False)
+    pd.DataFrame(skipped, columns=SKIPPED_COLUMNS).to_csv(dest/'skipped.csv', index=False)
+    meta = dict(version=CACHE_VERSION, side=side, n_images=len(kept), n_skipped=len(skipped),
+                build_seconds=round(time.perf_counter() - t0, 2), source=str(Path(paths[0]).parent) if paths else '')
+    (dest/'meta.json').write_text(json.dumps(meta, indent=1))
+
+def _build_cache(dest:Path, ids:list, paths:list, side:int, on_error:str, progress:bool) -> GalaxyCache:
+    "Decode every file once into `dest` (via a temporary folder renamed into place when complete)."
+    tmp = dest.with_name(f'{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}')
+    tmp.mkdir(parents=True)
+    try:
+        _decode_all(tmp, ids, paths, side, on_error, progress)
+        try: tmp.rename(dest)
+        except OSError:                      # another process finished the same cache first: use theirs
+            if not (dest/'meta.json').is_file(): raise
+    finally:
+        if tmp.exists(): shutil.rmtree(tmp)
+    return GalaxyCache(dest)
+
+# %% ../nbs/02_images.ipynb #7527f557
+def galaxy_cache(root, ids, side:int=CACHE_SIDE, on_error:str='raise', home=None, progress:bool=True) -> GalaxyCache:
+    "The decoded-once cache of the images of `ids` under data root `root`: reused while the files are unchanged."
+    if on_error not in ('raise', 'skip'): raise ValueError(f'on_error must be "raise" or "skip", not {on_error!r}')
+    ids = sorted({int(i) for i in ids})
+    paths = [image_path(root, i) for i in ids]
+    key, missing = source_signature(paths, side)
+    if missing and on_error == 'raise':
+        raise FileNotFoundError(f'{len(missing)} GalaxyID(s) of the table have no image file: {missing[0]}'
+                                + (f' and {len(missing) - 1} more' if len(missing) > 1 else ''))
+    dest = Path(home or galaxy_fastai_home())/'crops'/f'{side}-{key[:20]}'
+    if (dest/'meta.json').is_file(): cache = GalaxyCache(dest)
+    else: cache = _build_cache(dest, ids, paths, side, on_error, progress)
+    if len(cache.skipped) and on_error == 'raise': raise BadImageError(skip_report(cache.skipped, len(ids), 'unusable'))
+    return cache
+
+# %% ../nbs/02_images.ipynb #b40c218f
+class JpegSource:
+    "GalaxyID → centre crop decoded from its JPEG under `root` at every call: `GalaxyCache`'s interface, no cache."
+    def __init__(self, root, side:int=CACHE_SIDE): self.root, self.side = Path(root), side
+    def __getitem__(self, galaxy_id) -> np.ndarray: return read_centre(image_path(self.root, galaxy_id), self.side)
+    def __repr__(self): return f'JpegSource({self.root}, side={self.side})'
+
+def scan_images(root, ids, decode:bool=False) -> pd.DataFrame:
+    "Check that each GalaxyID's image exists (and, if `decode`, is usable); the bad ones with reasons."
+    bad = []
+    for gid in ids:
+        p = image_path(root, gid)
+        try:
+            if decode: read_centre(p)
+            elif not p.is_file(): raise FileNotFoundError(f'{p}: no such image file')
+        except (BadImageError, FileNotFoundError) as e: bad.append((int(gid), str(p), str(e)))
+    return pd.DataFrame(bad, columns=SKIPPED_COLUMNS)

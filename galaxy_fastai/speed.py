@@ -7,8 +7,412 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/speed.html.md"""
 # %% ../nbs/09_speed.ipynb #6268e9eb
 from __future__ import annotations
 
-import torch
+import math, os, queue, tempfile, threading, time
+from contextlib import contextmanager
+from dataclasses import replace
 
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from fastai.basics import Callback, CancelValidException, Learner, noop
+from fastai.callback.fp16 import AMPMode, MixedPrecision
+from fastai.data.core import Pipeline
+from fastai.data.transforms import IntToFloatTensor, Transform
+from fastai.torch_core import TensorBase, TensorCategory, TensorImage, default_device
+from fastai.vision.augment import RandTransform
+from fastcore.basics import GetAttr, patch
+from fastcore.meta import delegates
+
+from .images import CACHE_SIDE, GalaxyCache, galaxy_cache
+from .data import (DeviceDraws, GalaxyDL, GalaxyItem, _first, as_manifest, crop_source, galaxy_dls,
+                                manifest_dls, one_torch_thread)
+from .train import PAPER_SCHEDULE, Schedule, fit_schedule
 
 # %% auto #0
-__all__ = []
+__all__ = ['CropRows', 'DeviceCrops', 'GalaxyRowItem', 'GatherCrops', 'DeviceGalaxyDL', 'device_dls', 'GraphedPipeline',
+           'PrefetchBatches', 'CudaGraphModel', 'CudaGraphTfms', 'ValidEvery', 'train_throughput', 'loader_speed',
+           'time_cache_build', 'bench_loading', 'speedups', 'data_step_ratio']
+
+# %% ../nbs/09_speed.ipynb #5f8dd47b
+class CropRows(TensorBase):
+    "Row numbers into a `DeviceCrops` store: what device-held loaders carry until `GatherCrops` reads the crops."
+
+class DeviceCrops:
+    "The crops of a `GalaxyCache` copied once into one uint8 tensor on `device`, by row; GalaxyIDs give host copies."
+    def __init__(self, cache:GalaxyCache, device=None):
+        self.cache, self.device = cache, torch.device(device if device is not None else default_device())
+        self.side, self.skipped, self._images = cache.side, cache.skipped, None
+        self.images   # copied now, not at the first batch
+    @property
+    def images(self) -> torch.Tensor:
+        "All crops on `device`, N×3×side×side uint8, copied from the cache on first use (again after unpickling)."
+        if self._images is None: self._images = torch.from_numpy(np.asarray(self.cache.images)).to(self.device)
+        return self._images
+    def row(self, galaxy_id) -> int:
+        "The row of `galaxy_id` in `images` (a `KeyError` naming the cache if it is not there)."
+        if int(galaxy_id) not in self.cache: self.cache[galaxy_id]   # the cache's own error, saying why it was skipped
+        return self.cache.rows[int(galaxy_id)]
+    def __getitem__(self, galaxy_id) -> np.ndarray: return self.cache[galaxy_id]
+    def __len__(self): return len(self.cache)
+    def __contains__(self, galaxy_id): return galaxy_id in self.cache
+    def __deepcopy__(self, memo): return self   # shared, read-only: a copied pipeline (`dl_at_scale`) copies no crops
+    def __getstate__(self): return {**self.__dict__, '_images': None}   # a pickle (`learn.export`) keeps the path
+    def __repr__(self):
+        return f'DeviceCrops({len(self)} images {self.side}×{self.side} on {self.device}, from {self.cache.path})'
+
+# %% ../nbs/09_speed.ipynb #2db87516
+class GalaxyRowItem(GalaxyItem):
+    "`GalaxyItem` for a `DeviceCrops` store: GalaxyID → (its row in the store as `CropRows`, `TensorCategory` label)."
+    def encodes(self, galaxy_id):
+        gid = self.check(galaxy_id)
+        return CropRows(self.source.row(gid)), self._targets[self.labels[gid]]
+
+class GatherCrops(Transform):
+    "The first batch transform of device-held loaders: `CropRows` → the uint8 crops of those rows, on the device."
+    order, graphable = 0, True
+    def __init__(self, store:DeviceCrops): super().__init__(); self.store = store
+    def encodes(self, rows:CropRows):
+        return TensorImage(self.store.images[rows.as_subclass(torch.Tensor).to(self.store.device)])
+
+class DeviceGalaxyDL(GalaxyDL):
+    "`GalaxyDL` over a `DeviceCrops` store: each item's (row, label) looked up once; a batch is two index tensors."
+    def __init__(self, dataset=None, **kwargs):
+        super().__init__(dataset, **kwargs)
+        item = dataset.tfms.fs[0]
+        self._pairs = [tuple(int(t) for t in item(g)) for g in dataset.items]   # GalaxyRowItem's checks, once each
+    def create_item(self, s): return self._pairs[s or 0]
+    def create_batch(self, b):
+        rows, labels = zip(*((int(r), int(y)) for r, y in b))
+        return CropRows(torch.tensor(rows)), TensorCategory(torch.tensor(labels))
+
+# %% ../nbs/09_speed.ipynb #9f2af809
+@patch
+def loader_parts(self:DeviceCrops, labels:dict, vocab, num_workers:int=0, device=None) -> tuple:
+    "How `source_dls` serves the store: (item transform, first batch transforms, loader class, device)."
+    if num_workers:
+        raise ValueError(f'a DeviceCrops source gathers batches on {self.device}: use num_workers=0, not {num_workers}')
+    if device is not None and torch.device(device) != self.device:
+        raise ValueError(f'the crops are on {self.device}, the loaders were asked for {device}')
+    return GalaxyRowItem(self, labels, vocab), [GatherCrops(self)], DeviceGalaxyDL, self.device
+
+@delegates(galaxy_dls, but=['source'])
+def device_dls(root, manifest, on_error:str='raise', cache_home=None, device=None, progress:bool=True, **kwargs):
+    "`galaxy_dls` with the crops held on `device` (`DeviceCrops`): each batch is gathered there from its rows."
+    man = as_manifest(manifest)
+    cache, skipped = crop_source(root, man.GalaxyID, 'cache', on_error, cache_home, progress)
+    return manifest_dls(DeviceCrops(cache, device), man, skipped, device=device, **kwargs)
+
+# %% ../nbs/09_speed.ipynb #3085a032
+def _graphable(f) -> bool:
+    "Whether transform `f` can be recorded: `IntToFloatTensor`, or `graphable` and, if random, drawing on the host."
+    if type(f) is IntToFloatTensor: return True
+    return getattr(f, 'graphable', False) and (isinstance(f, DeviceDraws) or not isinstance(f, RandTransform))
+
+def _no_draw(b, split_idx=None): "Stands in for `before_call` while the draws are already made."
+
+@contextmanager
+def _draws_made(fs:list):
+    "Run the random transforms `fs` with their draws already made (`before_call` does nothing), then restore them."
+    saved = [f.__dict__.get('before_call') for f in fs]
+    for f in fs: f.before_call = _no_draw
+    try: yield
+    finally:
+        for f, s in zip(fs, saved):
+            if s is None: del f.before_call
+            else: f.before_call = s
+
+@contextmanager
+def _draws_from(fs:list, flat:torch.Tensor, layout:list):
+    "Point each transform's `drawn` at its slots of the packed draws `flat` (as views: recorded in the graph)."
+    o, views = 0, {}
+    for i, k, dtype, shape in layout:
+        n = math.prod(shape)
+        views.setdefault(i, {})[k] = flat[o:o + n].view(shape).to(dtype); o += n
+    for i, f in enumerate(fs): f.device_draws = views.get(i, {})
+    try: yield
+    finally:
+        for f in fs: f.device_draws = None
+
+# %% ../nbs/09_speed.ipynb #a476b57d
+class GraphedPipeline(Pipeline):
+    "A training loader's batch `Pipeline` replayed as one CUDA graph: per batch the host draws, copies once, replays."
+    def __init__(self, pipe:Pipeline, record:bool=True):   # no `Pipeline.__init__`: the transforms stay `pipe`'s
+        self.pipe, self.record = pipe, record   # record=False: the same steps without the graph (tests on a CPU)
+        self.graph = self.layout = self.out = self.stage_shapes = None
+        self.batches = dict(eager=0, replayed=0)
+    fs = property(lambda self: self.pipe.fs)
+    @property
+    def split_idx(self): return self.pipe.split_idx
+    @split_idx.setter
+    def split_idx(self, i): self.pipe.split_idx = i   # fastai's `TfmdDL.before_iter` sets it on each `Pipeline`
+    def __getattr__(self, k):
+        if k == 'pipe': raise AttributeError(k)
+        return getattr(self.pipe, k)   # decode, default…: the wrapped pipeline's
+    @property
+    def rand_tfms(self) -> list: return [f for f in self.pipe.fs if isinstance(f, RandTransform)]
+    def not_graphable(self) -> list:
+        "The pipeline's transforms that cannot be recorded."
+        return [f for f in self.pipe.fs if not _graphable(f)]
+
+# %% ../nbs/09_speed.ipynb #3f5f13d8
+@patch
+def _first_batch(self:GraphedPipeline, b):
+    "The pipeline applied op by op, as `Pipeline` does, noting the shape each random transform receives."
+    self.batches['eager'] += 1
+    shapes, o = [], b
+    with one_torch_thread():
+        for f in self.pipe.fs:
+            if isinstance(f, RandTransform): shapes.append(tuple(_first(o).shape))
+            o = f(o, split_idx=self.pipe.split_idx)
+    self.stage_shapes = shapes
+    return o
+
+@patch
+def _draw(self:GraphedPipeline, b) -> list:
+    "Each random transform's draws for batch `b`, made once, in the pipeline's order: [(index, name, CPU tensor)]."
+    n = len(_first(b))
+    for f, s in zip(self.rand_tfms, self.stage_shapes):   # `DeviceDraws.before_call` reads only its input's shape
+        f.before_call((torch.empty((n, *s[1:]), device='meta'), *b[1:]), split_idx=self.pipe.split_idx)
+    return [(i, k, v) for i, f in enumerate(self.rand_tfms) for k, v in (f.draws or {}).items()]
+
+@patch
+def _eager(self:GraphedPipeline, b):
+    "Batch `b` through the pipeline op by op, with the draws already made."
+    self.batches['eager'] += 1
+    with _draws_made(self.rand_tfms): return self.pipe(b)
+
+# %% ../nbs/09_speed.ipynb #ec8488dd
+@patch
+def _run_bound(self:GraphedPipeline, b):
+    "The pipeline on the static input buffer, its draws read from the packed buffer."
+    with _draws_made(self.rand_tfms), _draws_from(self.rand_tfms, self.flat, self.layout):
+        return _first(self.pipe((self.x_in, *b[1:])))
+
+@patch
+def _record(self:GraphedPipeline, x, b, layout:list):
+    "Make the static buffers for batches like `b` (rows `x`, draws `layout`); when `record`, record the graph on them."
+    if self.record and x.device.type != 'cuda':
+        raise ValueError(f'GraphedPipeline records CUDA graphs, the batch is on {x.device}: use record=False')
+    self.layout, self.x_in = layout, x.clone()
+    self.flat = torch.zeros(sum(math.prod(s) for *_, s in layout), dtype=torch.float64, device=x.device)
+    if self.record:
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph): self.out = self._run_bound(b)
+
+# %% ../nbs/09_speed.ipynb #a0685f6e
+@patch
+def __call__(self:GraphedPipeline, b):
+    "Batch `b` through the pipeline: the first op by op, then replays (op by op when the draws do not fit)."
+    x = _first(b)
+    if not isinstance(b, tuple) or self.not_graphable(): return self.pipe(b)
+    if self.stage_shapes is None: return self._first_batch(b)   # op by op: lazy set-up stays out of the graph
+    draws = self._draw(b)
+    layout = [(i, k, v.dtype, tuple(v.shape)) for i, k, v in draws]
+    if self.layout is None: self._record(x, b, layout)
+    if layout != self.layout or x.shape != self.x_in.shape or x.dtype != self.x_in.dtype: return self._eager(b)
+    self.x_in.copy_(x)
+    flat = torch.cat([v.reshape(-1).to(torch.float64) for *_, v in draws])
+    self.flat.copy_(flat.pin_memory() if self.record else flat, non_blocking=self.record)
+    self.batches['replayed'] += 1
+    if not self.record: return (self._run_bound(b), *b[1:])
+    self.graph.replay()
+    return (self.out.clone(), *b[1:])   # a copy: the next replay rewrites the graph's output
+
+# %% ../nbs/09_speed.ipynb #25ea37e1
+class _Prefetched(GetAttr):
+    "`dl` (its attributes too) iterated in a background thread, `depth` batches ahead; re-raises its errors."
+    _default = 'dl'
+    def __init__(self, dl, depth:int): self.dl, self.depth = dl, depth
+    def __len__(self): return len(self.dl)
+
+    def _produce(self, q, stop):
+        "Put the loader's batches (then an end mark, or its error) in `q` until `stop` is set."
+        def put(x):
+            while not stop.is_set():
+                try: q.put(x, timeout=0.05); return True
+                except queue.Full: pass
+            return False
+        try:
+            for b in self.dl:
+                if not put(b): return
+        except BaseException as e: put(e); return
+        put(_PREFETCH_END)
+
+    def __iter__(self):
+        q, stop = queue.Queue(self.depth), threading.Event()
+        t = threading.Thread(target=self._produce, args=(q, stop), daemon=True, name='prefetch-batches')
+        t.start()
+        try:
+            while True:
+                item = q.get()
+                if item is _PREFETCH_END: return
+                if isinstance(item, BaseException): raise item
+                yield item
+        finally:
+            stop.set(); t.join()
+
+_PREFETCH_END = object()
+
+# %% ../nbs/09_speed.ipynb #71766cbe
+class PrefetchBatches(Callback):
+    "On a CUDA device (or anywhere, with `force`): build the training batches up to `depth` ahead in a thread."
+    order = 60   # after `ResumeFrom` (55) has set up the loader for a resumed epoch
+    def __init__(self, depth:int=2, force:bool=False): self.depth, self.force = depth, force
+    def before_train(self):
+        dev = getattr(self.dls, 'device', None)
+        if self.force or (dev is not None and torch.device(dev).type == 'cuda'):
+            self.learn.dl = _Prefetched(self.learn.dl, self.depth)
+
+# %% ../nbs/09_speed.ipynb #bdd12953
+class CudaGraphModel(Callback):
+    "On CUDA, record the model's training forward and backward once as CUDA graphs and replay them at every step."
+    order = MixedPrecision.order + 1   # after `ChannelsLast` (-1) and `MixedPrecision` (10): layout, autocast dtype set
+    def __init__(self, input_shape:tuple=(3, 64, 64), compile:bool=False):
+        self.input_shape, self.compile, self.graphed = tuple(input_shape), compile, None
+    def before_fit(self):
+        m = self.learn.model
+        dev = next(m.parameters()).device
+        if dev.type != 'cuda': return
+        mp = next((c for c in self.learn.cbs if isinstance(c, MixedPrecision)), None)
+        dtype = torch.bfloat16 if mp is not None and mp.amp_mode == AMPMode.BF16 else torch.float16
+        self.shape = (self.dls.train.bs, *self.input_shape)
+        was_training, state = m.training, {k: v.clone() for k, v in m.state_dict().items()}
+        m.train()
+        if self.compile: m.forward = torch.compile(m.forward)   # Inductor's fused kernels are what gets recorded
+        with torch.autocast('cuda', dtype=dtype, enabled=mp is not None, cache_enabled=False):
+            torch.cuda.make_graphed_callables(m, (torch.randn(self.shape, device=dev),))
+        if self.compile:   # validation (eval mode) runs the ordinary forward: no second compilation for it
+            graphed, eager = m.forward, type(m).forward.__get__(m)
+            m.forward = lambda *args: graphed(*args) if m.training else eager(*args)
+        m.load_state_dict(state); m.train(was_training)   # undo the recording passes' batch-norm updates
+        self.graphed = m
+    def before_batch(self):
+        if self.graphed is None or not self.training: return
+        if tuple(self.xb[0].shape) != self.shape:
+            raise ValueError(f'CudaGraphModel recorded batches of shape {self.shape}, got {tuple(self.xb[0].shape)}: '
+                             'use drop_last=True and one batch size')
+    def after_fit(self):
+        if self.graphed is not None: self.graphed.__dict__.pop('forward', None); self.graphed = None
+
+# %% ../nbs/09_speed.ipynb #c4fe9ce5
+class CudaGraphTfms(Callback):
+    "On CUDA, replay the training loader's batch transforms as one CUDA graph (`GraphedPipeline`) during the fit."
+    def __init__(self, force:bool=False): self.force, self.loader, self.graphed = force, None, None   # force: anywhere
+    def before_fit(self):
+        dl = self.dls.train
+        cuda = getattr(dl, 'device', None) is not None and torch.device(dl.device).type == 'cuda'
+        if not (cuda or self.force): return
+        pf = [c for c in self.learn.cbs if isinstance(c, PrefetchBatches) and (c.force or cuda)]
+        if pf: raise ValueError('CudaGraphTfms records and replays the batch transforms on the main thread, '
+                                'PrefetchBatches builds batches in another thread: use one of them')
+        self.loader, self.orig = dl, dl.after_batch
+        dl.after_batch = self.graphed = GraphedPipeline(self.orig, record=cuda)
+    def after_fit(self):
+        if self.loader is not None: self.loader.after_batch = self.orig
+        self.loader = None
+
+# %% ../nbs/09_speed.ipynb #d3cc3e71
+class ValidEvery(Callback):
+    "Run fastai's validation pass only after every `n`-th epoch; skipped epochs record `None` for its loss and metrics."
+    order = 200   # last: every other callback's `before_validate` has run, so each `after_validate` is paired
+    def __init__(self, n:int):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f'ValidEvery needs a whole number of epochs >= 1, got {n!r}')
+        self.n, self.skipped = n, False
+    def before_validate(self):
+        self.skipped = (self.epoch + 1) % self.n != 0
+        if self.skipped: raise CancelValidException
+    def after_validate(self):
+        "After a skipped pass, a `None` in each validation column of the `Recorder`'s row (fastai leaves them out)."
+        rec = getattr(self.learn, 'recorder', None)
+        if self.skipped and rec is not None and rec.valid_metrics: rec.log += [None] * (1 + len(self.learn.metrics))
+
+# %% ../nbs/09_speed.ipynb #fad26b8e
+class _Timer(Callback):
+    "Training time from the first step after `warmup` steps to the end of the fit, less any validation pass."
+    order, t0, valid = 101, None, 0.
+    def __init__(self, warmup:int):
+        self.warmup = warmup
+        self.sync = torch.cuda.synchronize if torch.cuda.is_available() else noop
+    def before_batch(self):
+        if self.training and self.t0 is None and self.learn.iteration == self.warmup:
+            self.sync(); self.t0 = time.perf_counter()
+    def before_validate(self): self.v0 = time.perf_counter()
+    def after_validate(self):
+        if self.t0 is not None: self.valid += time.perf_counter() - self.v0
+    def after_fit(self): self.sync(); self.t1 = time.perf_counter()
+
+def train_throughput(learn:Learner, n_iters:int=20, warmup:int=5, schedule:Schedule|None=None, cbs=None) -> dict:
+    "Time `n_iters` training steps after `warmup` (with callbacks `cbs`): images/s, projected time of `schedule`."
+    schedule = schedule or getattr(learn, 'schedule', PAPER_SCHEDULE)
+    tm = _Timer(warmup)
+    state = {k: v.clone() for k, v in learn.model.state_dict().items()}
+    with learn.no_logging(), learn.no_bar():
+        fit_schedule(learn, replace(schedule, max_iters=warmup + n_iters, milestones=()), cbs=[tm] + list(cbs or []))
+    learn.model.load_state_dict(state); learn.opt = None
+    secs = tm.t1 - tm.t0 - tm.valid
+    ips = n_iters * learn.dls.train.bs / secs
+    return dict(images_per_s=ips, s_per_iter=secs / n_iters, bs=learn.dls.train.bs, device=str(learn.dls.device),
+                projected_h=schedule.max_iters * secs / n_iters / 3600, load=os.getloadavg()[0])
+
+# %% ../nbs/09_speed.ipynb #14ab16a5
+def loader_speed(dl, max_batches:int|None=None, repeats:int=2) -> dict:
+    "Images/s of the best of `repeats` passes over `dl` (wall clock), CPU ms per image (0 workers), load average."
+    best, cpu = math.inf, math.inf
+    for _ in range(repeats):
+        t0, c0, n = time.perf_counter(), time.process_time(), 0
+        for i, (xb, _) in enumerate(dl):
+            n += len(xb)
+            if max_batches and i + 1 >= max_batches: break
+        best, cpu = min(best, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    cpu_ms = round(1000 * cpu / n, 3) if dl.fake_l.num_workers == 0 else float('nan')   # workers' CPU: not ours to see
+    return dict(images=n, seconds=round(best, 2), images_per_s=round(n / best, 1), cpu_ms_per_image=cpu_ms,
+                load_1min=round(os.getloadavg()[0], 2))
+
+def time_cache_build(root, ids, side:int=CACHE_SIDE) -> dict:
+    "Seconds to build the cache of `ids` from nothing (in a temporary folder, deleted after), and its size."
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        c = galaxy_cache(root, ids, side, home=d, progress=False)
+        dt, mb = time.perf_counter() - t0, (c.path/'images.npy').stat().st_size / 1e6
+    return dict(images=len(c), seconds=round(dt, 2), images_per_s=round(len(c) / dt, 1), megabytes=round(mb),
+                load_1min=round(os.getloadavg()[0], 2))
+
+# %% ../nbs/09_speed.ipynb #767842ce
+def bench_loading(root, manifest, workers=(0, 1, 2), sources=('jpeg', 'cache'), bs:int=128,
+                  max_batches:int|None=None, repeats:int=2, cache_home=None, **kwargs) -> pd.DataFrame:
+    "Images/s over the training split per source × workers: loading alone ('load'), with the CPU transforms ('full')."
+    rows = []
+    for source in sources:
+        dls = galaxy_dls(root, manifest, bs=bs, source=source, cache_home=cache_home, device='cpu', progress=False,
+                         **kwargs)
+        for nw in workers:
+            full = dls.train.new(num_workers=nw)
+            for stage, dl in (('load', full.new(after_batch=Pipeline([]))), ('full', full)):
+                rows.append(dict(source=source, workers=nw, stage=stage, **loader_speed(dl, max_batches, repeats)))
+    return pd.DataFrame(rows)
+
+def speedups(bench:pd.DataFrame) -> pd.DataFrame:
+    "Cache over JPEG speed per stage and number of workers: wall-clock images/s, and CPU time per image (0 workers)."
+    t = bench.pivot_table(index=['stage', 'workers'], columns='source', values=['images_per_s', 'cpu_ms_per_image'],
+                          dropna=False)
+    return pd.DataFrame({'wall-clock speed-up': t['images_per_s', 'cache'] / t['images_per_s', 'jpeg'],
+                         'CPU-time speed-up': t['cpu_ms_per_image', 'jpeg'] / t['cpu_ms_per_image', 'cache']}).round(1)
+
+# %% ../nbs/09_speed.ipynb #581268af
+def data_step_ratio(dl, model:nn.Module, steps:int=3, lr:float=0.1) -> dict:
+    "Mean seconds waiting for a batch vs in forward/backward/SGD update, over `steps` steps after one warm-up step."
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
+    loss_fn, waits, steps_s = nn.CrossEntropyLoss(), [], []
+    model.train(); it = iter(dl)
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        xb, yb = next(it)
+        t1 = time.perf_counter()
+        opt.zero_grad()
+        loss_fn(model(xb.as_subclass(torch.Tensor)), yb.as_subclass(torch.Tensor)).backward()
+        opt.step()
+        if i: waits.append(t1 - t0); steps_s.append(time.perf_counter() - t1)
+    return dict(data_s=round(float(np.mean(waits)), 3), step_s=round(float(np.mean(steps_s)), 2),
+                data_pct_of_step=round(100 * sum(waits) / sum(steps_s), 2), load_1min=round(os.getloadavg()[0], 2))

@@ -7,7 +7,7 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/train.html.md"""
 # %% ../nbs/07_train.ipynb #f46631ae
 from __future__ import annotations
 
-import dataclasses, itertools, json, math, os, queue, random, signal, threading, time
+import dataclasses, itertools, json, math, os, random, signal, threading, time
 from bisect import bisect_right
 from dataclasses import dataclass, asdict, replace
 from functools import partial
@@ -16,24 +16,25 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from fastai.basics import (Learner, Callback, CancelFitException, CancelEpochException, CancelValidException, OptimWrapper,
+from fastai.basics import (Learner, Callback, CancelFitException, CancelEpochException, OptimWrapper,
                            CrossEntropyLossFlat, accuracy, noop)
+from fastai.data.core import DataLoaders
+from fastai.data.load import DataLoader
 from fastai.learner import AvgSmoothLoss, Recorder
 from fastai.callback.schedule import ParamScheduler
-from fastai.callback.fp16 import AMPMode, MixedPrecision
+from fastai.callback.fp16 import AMPMode
 from fastai.callback.channelslast import ChannelsLast  # noqa: F401 (registers `Learner.to_channelslast`)
 from fastai.torch_core import get_random_states, set_random_states, set_seed
-from fastcore.basics import GetAttr, listify
-
-from .data import GraphedPipeline
+from fastcore.basics import listify, patch
+from fastcore.foundation import L
 
 # %% auto #0
-__all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAME', 'Schedule', 'scaled', 'get_config',
-           'nesterov_sgd', 'schedule_opt_func', 'IterationBudget', 'IterScheduler', 'seed_everything',
-           'loader_rng_states', 'set_loader_rng_states', 'skip_batches', 'unskip_batches', 'save_checkpoint',
-           'load_checkpoint', 'ResumeFrom', 'Checkpointer', 'DeviceSmoothLoss', 'LossOnDevice', 'default_device_fast',
-           'schedule_learner', 'fit_schedule', 'train_throughput', 'PrefetchBatches', 'CudaGraphModel', 'CudaGraphTfms',
-           'ValidEvery']
+__all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAME', 'CHECKPOINT_KEYS', 'Schedule', 'scaled',
+           'get_config', 'nesterov_sgd', 'schedule_opt_func', 'IterationBudget', 'IterScheduler', 'seed_everything',
+           'loader_rng_states', 'set_loader_rng_states', 'skip_batches', 'unskip_batches', 'plain_rng_states',
+           'numpy_rng_states', 'plain_data', 'read_checkpoint', 'save_checkpoint', 'load_checkpoint', 'ResumeFrom',
+           'Checkpointer', 'DeviceSmoothLoss', 'LossOnDevice', 'default_device_fast', 'amp_mode_for',
+           'schedule_learner', 'fit_schedule', 'tiny_dls', 'tiny_model', 'tiny_learner', 'flat_weights', 'SendSignal']
 
 # %% ../nbs/07_train.ipynb #674f4f43
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class Schedule:
         if self.max_iters < 1: raise ValueError(f'Schedule.max_iters must be >= 1, got {self.max_iters}')
         if list(ms) != sorted(ms) or any(m < 1 for m in ms):
             raise ValueError(f'Schedule.milestones must be positive and increasing, got {ms}')
-        if self.bs < 1 or self.lr <= 0: raise ValueError(f'Schedule needs bs >= 1 and lr > 0, got bs={self.bs}, lr={self.lr}')
+        if self.bs < 1 or self.lr <= 0:
+            raise ValueError(f'Schedule needs bs >= 1 and lr > 0, got bs={self.bs}, lr={self.lr}')
 
     def lr_at(self, it:int) -> float:
         "Learning rate of iteration `it` (0-based): `lr * gamma**(number of milestones <= it)`."
@@ -64,7 +66,7 @@ AUTHORS_CODE_SCHEDULE = Schedule(milestones=(30_000, 60_000, 90_000), max_iters=
 
 # %% ../nbs/07_train.ipynb #bad6e003
 def scaled(schedule:Schedule, max_iters:int, **changes) -> Schedule:
-    "`schedule` shrunk (or stretched) to `max_iters` iterations with milestones at the same fractions; other fields from `changes`."
+    "`schedule` shrunk (or stretched) to `max_iters` iterations, milestones at the same fractions, then `changes`."
     if max_iters < 1: raise ValueError(f'max_iters must be >= 1, got {max_iters}')
     ms = tuple(max(1, round(m * max_iters / schedule.max_iters)) for m in schedule.milestones)
     return replace(schedule, milestones=ms, max_iters=max_iters, **changes)
@@ -78,29 +80,35 @@ CONFIGS = dict(
     tiny=scaled(PAPER_SCHEDULE, 24, bs=8),
 )
 
+def _read_schedule(path) -> Schedule:
+    "The `Schedule` whose fields a JSON file holds; the file is named if it holds something else."
+    try: return Schedule(**json.loads(Path(path).read_text()))
+    except TypeError as e:
+        fields = [f.name for f in dataclasses.fields(Schedule)]
+        raise ValueError(f'{path}: not a schedule ({e}); fields are {fields}') from None
+
 def get_config(config:str|Schedule|dict='paper', **changes) -> Schedule:
-    "A `Schedule` from a name in `CONFIGS`, a JSON file, a dict or a `Schedule`, with `changes` applied (`max_iters` rescales)."
+    "A `Schedule` from a name in `CONFIGS`, a JSON file, a dict or a `Schedule`, with `changes` (`max_iters` rescales)."
     if isinstance(config, Schedule): sched = config
     elif isinstance(config, dict): sched = Schedule(**config)
     elif config in CONFIGS: sched = CONFIGS[config]
-    elif str(config).endswith('.json') and Path(config).is_file():
-        try: sched = Schedule(**json.loads(Path(config).read_text()))
-        except TypeError as e: raise ValueError(f'{config}: not a schedule ({e}); fields are {[f.name for f in dataclasses.fields(Schedule)]}') from None
+    elif str(config).endswith('.json') and Path(config).is_file(): sched = _read_schedule(config)
     else: raise ValueError(f'Unknown config {config!r}: use one of {list(CONFIGS)} or a .json file of Schedule fields')
     changes = {k:v for k,v in changes.items() if v is not None}
     if 'max_iters' in changes: sched = scaled(sched, changes.pop('max_iters'))
     return replace(sched, **changes) if changes else sched
 
 # %% ../nbs/07_train.ipynb #8912b599
-def nesterov_sgd(params, lr:float=0.1, mom:float=0.9, wd:float=1e-4, decay_all:bool=False, fused:bool|None=None) -> OptimWrapper:
-    "fastai optimiser: `torch.optim.SGD` with Nesterov momentum `mom`; L2 `wd` on weights of rank > 1 (all if `decay_all`); `fused` (default: on CUDA) updates in one kernel."
+def nesterov_sgd(params, lr:float=0.1, mom:float=0.9, wd:float=1e-4, decay_all:bool=False,
+                 fused:bool|None=None) -> OptimWrapper:
+    "fastai optimiser: `torch.optim.SGD`, Nesterov momentum `mom`, L2 `wd` on weights of rank > 1 (all if `decay_all`)."
     params = [p for p in (params if not isinstance(params, torch.Tensor) else [params])]
-    if params and not isinstance(params[0], torch.Tensor): params = [p for g in params for p in g]  # flatten splitter groups
+    if params and not isinstance(params[0], torch.Tensor): params = [p for g in params for p in g]  # splitter groups
     params = [p for p in params if p.requires_grad]
     decay = [p for p in params if decay_all or p.ndim > 1]
     rest = [p for p in params if not (decay_all or p.ndim > 1)]
     groups = [dict(params=decay, weight_decay=wd)] + ([dict(params=rest, weight_decay=0.)] if rest else [])
-    if fused is None: fused = bool(params) and all(p.is_cuda for p in params)
+    if fused is None: fused = bool(params) and all(p.is_cuda for p in params)   # one kernel for the whole update
     return OptimWrapper(opt=torch.optim.SGD(groups, lr=lr, momentum=mom, nesterov=True, fused=fused or None))
 
 def schedule_opt_func(schedule:Schedule=PAPER_SCHEDULE, decay_all:bool=False):
@@ -126,7 +134,7 @@ class IterScheduler(ParamScheduler):
 
 # %% ../nbs/07_train.ipynb #6fe48b10
 def seed_everything(seed:int, dls=None, reproducible:bool=True):
-    "Seed `random`, NumPy, PyTorch (CPU and CUDA) and the shuffling RNG of each loader of `dls`; `reproducible` makes cuDNN deterministic."
+    "Seed `random`, NumPy, PyTorch (CPU, CUDA) and each loader's shuffling RNG; `reproducible`: deterministic cuDNN."
     set_seed(seed, reproducible=reproducible)
     for i, dl in enumerate(getattr(dls, 'loaders', [])): dl.rng = random.Random(seed + i)
 
@@ -136,7 +144,8 @@ def loader_rng_states(dls) -> list:
 
 def set_loader_rng_states(dls, states:list):
     "Restore the shuffling RNG of each loader of `dls` from `states`."
-    if len(states) != len(dls.loaders): raise ValueError(f'checkpoint has {len(states)} loader RNG states, the DataLoaders have {len(dls.loaders)}')
+    if len(states) != len(dls.loaders):
+        raise ValueError(f'checkpoint has {len(states)} loader RNG states, the DataLoaders have {len(dls.loaders)}')
     for dl, s in zip(dls.loaders, states): dl.rng.setstate(s)
 
 # %% ../nbs/07_train.ipynb #10151440
@@ -146,7 +155,7 @@ def _restore_method(obj, name, orig):
     else: setattr(obj, name, orig)
 
 def skip_batches(dl, k:int, rng_now:dict):
-    "Make the next pass over fastai loader `dl` start at batch `k`, with the global RNG states `rng_now` in force from batch `k` on."
+    "Make the next pass over fastai loader `dl` start at batch `k`, with the global RNG states `rng_now` from there."
     nw = dl.fake_l.num_workers
     orig_cb, orig_ab = dl.__dict__.get('create_batches'), dl.__dict__.get('after_batch')
     make = orig_cb or type(dl).create_batches.__get__(dl)
@@ -156,7 +165,7 @@ def skip_batches(dl, k:int, rng_now:dict):
             samps = itertools.islice(samps, k * dl.bs, None)
             set_random_states(**rng_now)
             yield from make(samps)
-        else:  # inside worker w: play worker (w+k) % nw, whose next batch is the next one due, so batches arrive in order
+        else:  # in worker w: play worker (w+k) % nw, whose next batch is the one due, so batches arrive in order
             info = torch.utils.data.get_worker_info()
             role = (info.id + k) % info.num_workers
             set_seed(info.seed - info.id + role); dl.offs = role   # `samps` reads `offs` lazily
@@ -167,14 +176,15 @@ def skip_batches(dl, k:int, rng_now:dict):
         _restore_method(dl, 'after_batch', orig_ab)
         set_random_states(**rng_now)
         return dl.after_batch(b)
-    dl.create_batches = create_batches
+    dl.create_batches, dl.first_batch = create_batches, k   # `first_batch`: the pass's batch i is the epoch's k + i
     if nw > 0: dl.after_batch = after_batch
     return partial(unskip_batches, dl, orig_cb, orig_ab)
 
 def unskip_batches(dl, orig_cb, orig_ab):
     "Remove what `skip_batches` left on `dl` (for instance when the pass ended early)."
-    if 'create_batches' in dl.__dict__ and dl.__dict__['create_batches'] is not orig_cb: _restore_method(dl, 'create_batches', orig_cb)
-    if 'after_batch' in dl.__dict__ and dl.__dict__['after_batch'] is not orig_ab: _restore_method(dl, 'after_batch', orig_ab)
+    dl.first_batch = 0
+    for name, orig in (('create_batches', orig_cb), ('after_batch', orig_ab)):
+        if name in dl.__dict__ and dl.__dict__[name] is not orig: _restore_method(dl, name, orig)
 
 # %% ../nbs/07_train.ipynb #1e7c12f3
 CHECKPOINT_NAME = 'checkpoint.pth'
@@ -184,6 +194,7 @@ def _param_scheduler(learn):
     return next((cb for cb in learn.cbs if isinstance(cb, ParamScheduler)), None)
 
 def _recorder_state(learn) -> dict:
+    "What the `Recorder` has recorded so far, and its smooth loss, for a checkpoint."
     r = getattr(learn, 'recorder', None)
     if r is None: return {}
     sl = r.smooth_loss
@@ -191,47 +202,82 @@ def _recorder_state(learn) -> dict:
                 smooth=(sl.count, sl.val.clone()), hps=getattr(r, 'hps', None))
 
 def _set_recorder_state(learn, st:dict):
+    "Put a checkpoint's `Recorder` history (and its scheduler's recorded values) back into `learn`."
     r = getattr(learn, 'recorder', None)
     if r is None or not st: return
-    r.lrs, r.losses, r.values, r.iters = list(st['lrs']), [torch.tensor(x) for x in st['losses']], list(st['values']), list(st['iters'])
+    r.lrs, r.values, r.iters = list(st['lrs']), list(st['values']), list(st['iters'])
+    r.losses = [torch.tensor(x) for x in st['losses']]
     r.smooth_loss.count, r.smooth_loss.val = st['smooth']
     sched = _param_scheduler(learn)
     if sched is not None and st.get('hps'): sched.hps = {k: list(v) for k, v in st['hps'].items()}
 
-def save_checkpoint(learn, path, epoch:int, batch:int, rng_epoch:dict, dl_rngs_epoch:list, schedule:Schedule|None=None, **extra) -> Path:
-    "Atomically write everything needed to resume `learn` after `learn.iteration` steps (batch `batch` of epoch `epoch`) to `path`."
+# %% ../nbs/07_train.ipynb #fae8b563
+CHECKPOINT_KEYS = {'format', 'iteration', 'epoch', 'batch', 'model', 'opt', 'rng_now', 'rng_epoch', 'dl_rngs_epoch'}
+"What every checkpoint of `save_checkpoint` holds."
+
+def plain_rng_states(st:dict) -> dict:
+    "`fastai.torch_core.get_random_states()` with NumPy's state array as a tensor, loadable with `weights_only=True`."
+    name, keys, *rest = st['numpy_state']
+    return {**st, 'numpy_state': (name, torch.as_tensor(np.asarray(keys, dtype=np.int64)), *rest)}
+
+def numpy_rng_states(st:dict) -> dict:
+    "The inverse of `plain_rng_states`: states `set_random_states` accepts."
+    name, keys, *rest = st['numpy_state']
+    return {**st, 'numpy_state': (name, np.asarray(keys, dtype=np.int64).astype(np.uint32), *rest)}
+
+def plain_data(o):
+    "`o` with every tensor subclass (fastai's `TensorBase`…) made a plain `torch.Tensor`, containers alike."
+    if isinstance(o, torch.Tensor): return o.as_subclass(torch.Tensor)
+    if isinstance(o, dict): return type(o)((k, plain_data(v)) for k, v in o.items())
+    if isinstance(o, L): return [plain_data(v) for v in o]   # fastai's optimisers keep their hyper-parameters in one
+    if isinstance(o, (list, tuple)): return type(o)(plain_data(v) for v in o)
+    return o
+
+def read_checkpoint(path) -> dict:
+    "Checkpoint `path` read with `weights_only=True`, refused unless it is this project's."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f'no checkpoint at {path}')
+    try: st = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise ValueError(f'{path}: not a galaxy_fastai checkpoint, refused ({type(e).__name__}: {str(e)[:200]})') from None
+    if not isinstance(st, dict) or CHECKPOINT_KEYS - set(st):
+        missing = sorted(CHECKPOINT_KEYS - set(st)) if isinstance(st, dict) else 'everything'
+        raise ValueError(f'{path}: not a galaxy_fastai checkpoint (missing {missing})')
+    return {**st, 'rng_now': numpy_rng_states(st['rng_now']), 'rng_epoch': numpy_rng_states(st['rng_epoch'])}
+
+# %% ../nbs/07_train.ipynb #a3c7e30d
+def save_checkpoint(learn, path, epoch:int, batch:int, rng_epoch:dict, dl_rngs_epoch:list,
+                    schedule:Schedule|None=None, **extra) -> Path:
+    "Atomically write to `path` all it takes to resume `learn` after batch `batch` of epoch `epoch`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     sched = _param_scheduler(learn)
     rec = _recorder_state(learn)
     if sched is not None and hasattr(sched, 'hps'): rec['hps'] = sched.hps
     state = dict(format=1, iteration=learn.iteration, epoch=epoch, batch=batch, model=learn.model.state_dict(),
-                 num_workers=learn.dls.train.fake_l.num_workers,
-                 opt=learn.opt.state_dict(), rng_now=get_random_states(), rng_epoch=rng_epoch, dl_rngs_epoch=dl_rngs_epoch,
-                 recorder=rec, schedule=asdict(schedule) if schedule else None, saved_at=time.time(), **extra)
+                 num_workers=learn.dls.train.fake_l.num_workers, opt=learn.opt.state_dict(),
+                 rng_now=get_random_states(), rng_epoch=rng_epoch, dl_rngs_epoch=dl_rngs_epoch, recorder=rec,
+                 schedule=asdict(schedule) if schedule else None, saved_at=time.time(), **extra)
+    state['rng_now'], state['rng_epoch'] = plain_rng_states(state['rng_now']), plain_rng_states(rng_epoch)
     tmp = path.with_suffix(path.suffix + '.tmp')
-    torch.save(state, tmp); os.replace(tmp, path)
+    torch.save(plain_data(state), tmp); os.replace(tmp, path)
     return path
 
 def load_checkpoint(learn, path) -> dict:
-    "Load model and optimiser state of checkpoint `path` into `learn` (creating its optimiser) and return the whole checkpoint."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'no checkpoint at {path}')
-    try: st = torch.load(path, map_location='cpu', weights_only=False)  # our own file: holds RNG states, not only tensors
-    except Exception as e: raise ValueError(f'{path}: not a readable checkpoint ({e})') from None
-    missing = {'iteration', 'epoch', 'batch', 'model', 'opt', 'rng_now'} - set(st)
-    if missing: raise ValueError(f'{path}: not a galaxy_fastai checkpoint (missing {sorted(missing)})')
+    "Load checkpoint `path`'s model and optimiser state into `learn` (making its optimiser); return the checkpoint."
+    st = read_checkpoint(path)
     learn.model.load_state_dict(st['model'])
     dev = getattr(learn.dls, 'device', None)
     if dev is not None: learn.model.to(dev)  # before the optimiser, so its state lands on the parameters' device
     if learn.opt is None: learn.create_opt()
-    learn.opt.load_state_dict(st['opt'])
+    opt = st['opt']
+    learn.opt.load_state_dict({**opt, 'hypers': L(opt['hypers'])} if 'hypers' in opt else opt)
     learn.iteration = st['iteration']
     return st
 
 # %% ../nbs/07_train.ipynb #1f6b1942
 class ResumeFrom(Callback):
-    "Continue a run from checkpoint state `st`: skip finished epochs quietly, replay data order and RNG state, restore history."
-    order = 55  # after the Recorder starts an epoch (it logs in `after_epoch`, muted while skipping), before the Checkpointer
+    "Continue a run from checkpoint state `st`: skip finished epochs, replay data order and RNG, restore history."
+    order = 55  # after the Recorder starts an epoch (its logging muted while skipping); before the Checkpointer
     def __init__(self, st:dict): self.st, self.done, self._undo, self._logger = st, False, None, None
     def before_epoch(self):
         if self.epoch < self.st['epoch']:
@@ -260,18 +306,20 @@ class Checkpointer(Callback):
     order = 99  # after the Recorder and the scheduler, before `IterationBudget` stops the fit
     def __init__(self, path, every:int|None=None, max_iters:int|None=None, schedule:Schedule|None=None,
                  signals=(signal.SIGINT, signal.SIGTERM), extra:dict|None=None):
-        self.path, self.every, self.max_iters, self.schedule, self.signals = Path(path), every, max_iters, schedule, signals
-        self.extra, self._old, self.stop_requested, self.pending, self.saved = extra or {}, {}, False, False, []
+        self.path, self.every, self.max_iters, self.schedule = Path(path), every, max_iters, schedule
+        self.signals, self.extra, self._old, self.saved = signals, extra or {}, {}, []
+        self.stop_requested = self.pending = False
 
     def _on_signal(self, signum, frame=None):
         "Signal handler: ask for a checkpoint and a stop after the current batch (a second signal stops at once)."
         if self.stop_requested: raise KeyboardInterrupt
         self.stop_requested = True
-        print(f'\nsignal {signal.Signals(signum).name}: finishing this batch, then checkpointing to {self.path}', flush=True)
+        name = signal.Signals(signum).name
+        print(f'\nsignal {name}: finishing this batch, then checkpointing to {self.path}', flush=True)
 
     def before_fit(self):
         self.learn.interrupted, self.stop_requested, self.pending = False, False, False
-        self.catching = threading.current_thread() is threading.main_thread()  # Python only lets the main thread install handlers
+        self.catching = threading.current_thread() is threading.main_thread()  # only it may install handlers
         if self.catching:
             for s in self.signals: self._old[s] = signal.signal(s, self._on_signal)
     def after_fit(self):
@@ -281,42 +329,51 @@ class Checkpointer(Callback):
     def before_train(self):
         self.rng_epoch, self.dl_rngs_epoch = get_random_states(), loader_rng_states(self.dls)
 
-    def _save(self, epoch, batch, rng_epoch, dl_rngs):
-        p = save_checkpoint(self.learn, self.path, epoch, batch, rng_epoch, dl_rngs, self.schedule, **self.extra)
-        self.saved.append(self.learn.iteration)
-        return p
+# %% ../nbs/07_train.ipynb #e197a224
+@patch
+def _save(self:Checkpointer, epoch, batch, rng_epoch, dl_rngs):
+    "Write the checkpoint of batch `batch` of epoch `epoch` with those RNG states, and note its iteration."
+    p = save_checkpoint(self.learn, self.path, epoch, batch, rng_epoch, dl_rngs, self.schedule, **self.extra)
+    self.saved.append(self.learn.iteration)
+    return p
 
-    def after_batch(self):
-        if not self.training: return
-        it, k, n = self.learn.iteration, self.iter + 1, self.n_iter
-        final = self.max_iters is not None and it >= self.max_iters
-        due = final or self.stop_requested or (self.every and it % self.every == 0)
-        if not due: return
-        if k < n or final: self._save(self.epoch, k, self.rng_epoch, self.dl_rngs_epoch)
-        else: self.pending = True   # last batch of the epoch: save after validation, as "next epoch, batch 0"
-        if self.stop_requested and not self.pending: self._stop()
+@patch
+def after_batch(self:Checkpointer):
+    "Write the checkpoint if one is due after this training batch (or mark it pending, at the end of an epoch)."
+    if not self.training: return
+    it, k, n = self.learn.iteration, self.iter + 1, self.n_iter
+    final = self.max_iters is not None and it >= self.max_iters
+    due = final or self.stop_requested or (self.every and it % self.every == 0)
+    if not due: return
+    if k < n or final: self._save(self.epoch, k, self.rng_epoch, self.dl_rngs_epoch)
+    else: self.pending = True   # last batch of the epoch: save after validation, as "next epoch, batch 0"
+    if self.stop_requested and not self.pending: self._stop()
 
-    def after_epoch(self):
-        if self.pending:
-            self.pending = False
-            self._save(self.epoch + 1, 0, get_random_states(), loader_rng_states(self.dls))
-            if self.stop_requested: self._stop()
+@patch
+def after_epoch(self:Checkpointer):
+    "Write a pending checkpoint, after validation, as the next epoch's batch 0."
+    if self.pending:
+        self.pending = False
+        self._save(self.epoch + 1, 0, get_random_states(), loader_rng_states(self.dls))
+        if self.stop_requested: self._stop()
 
-    def _stop(self):
-        self.learn.interrupted = True
-        print(f'stopped at iteration {self.learn.iteration}; resume from {self.path}', flush=True)
-        raise CancelFitException
+@patch
+def _stop(self:Checkpointer):
+    "Mark the run as interrupted and end the fit."
+    self.learn.interrupted = True
+    print(f'stopped at iteration {self.learn.iteration}; resume from {self.path}', flush=True)
+    raise CancelFitException
 
 # %% ../nbs/07_train.ipynb #c34da719
 class DeviceSmoothLoss(AvgSmoothLoss):
-    "fastai's `AvgSmoothLoss` computed on the loss's device: no copy to the host (and so no wait for the GPU) at each step."
+    "fastai's `AvgSmoothLoss` computed on the loss's device: no copy to the host, so no wait for the GPU, at each step."
     def accumulate(self, learn):
         self.count += 1
         loss = learn.loss.detach().mean().float()
         self.val = torch.lerp(loss, self.val.to(loss.device), self.beta)
 
 class LossOnDevice(Callback):
-    "Give the `Recorder` a `DeviceSmoothLoss`, and move the losses it records to the host once per epoch instead of once per step."
+    "Give the `Recorder` a `DeviceSmoothLoss`, and move its recorded losses to the host once per epoch, not per step."
     order = Recorder.order - 1   # before the Recorder resets its smooth loss, and before `ResumeFrom` restores it
     def before_fit(self):
         rec = self.learn.recorder
@@ -331,30 +388,34 @@ class LossOnDevice(Callback):
 
 # %% ../nbs/07_train.ipynb #470f678d
 def default_device_fast(device=None) -> bool:
-    "Whether bf16 + channels_last should be used: `device` is a CUDA device that supports bf16."
-    return device is not None and torch.device(device).type == 'cuda' and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    "Whether mixed precision + channels_last should be used: `device` is a CUDA device."
+    return device is not None and torch.device(device).type == 'cuda' and torch.cuda.is_available()
+
+def amp_mode_for(device=None) -> AMPMode:
+    "bf16 where the GPU has it in hardware (compute capability 8.0 or more), else fp16 with fastai's loss scaling."
+    dev = torch.device(device if device is not None else 'cuda')
+    return AMPMode.BF16 if torch.cuda.get_device_capability(dev)[0] >= 8 else AMPMode.FP16
 
 def schedule_learner(dls, model:nn.Module, schedule:Schedule=PAPER_SCHEDULE, loss_func=None, metrics=accuracy,
                      fast:bool|None=None, decay_all:bool=False, **kwargs) -> Learner:
-    "A fastai `Learner` for `model` with `schedule`'s Nesterov SGD and cross-entropy, the loss kept on the device; bf16 + channels_last when `fast` (default: on a bf16 GPU)."
+    "A `Learner` with `schedule`'s Nesterov SGD, cross-entropy, the loss on the device; bf16 + channels_last if `fast`."
     cbs = [LossOnDevice(), *listify(kwargs.pop('cbs', None))]
-    if getattr(dls, 'device', None) is not None: model = model.to(dls.device)   # so that the optimiser sees where the weights live
-    learn = Learner(dls, model, loss_func=loss_func or CrossEntropyLossFlat(), opt_func=schedule_opt_func(schedule, decay_all),
-                    lr=schedule.lr, metrics=metrics, cbs=cbs, **kwargs)
-    if fast is None: fast = default_device_fast(getattr(dls, 'device', None))
-    if fast: learn.to_channelslast(amp_mode=AMPMode.BF16)
+    if getattr(dls, 'device', None) is not None: model = model.to(dls.device)   # the optimiser sees where weights live
+    learn = Learner(dls, model, loss_func=loss_func or CrossEntropyLossFlat(),
+                    opt_func=schedule_opt_func(schedule, decay_all), lr=schedule.lr, metrics=metrics, cbs=cbs, **kwargs)
+    if fast is None: fast = default_device_fast(getattr(dls, 'device', None))   # by default: on a GPU
+    if fast: learn.to_channelslast(amp_mode=amp_mode_for(getattr(dls, 'device', None)))
     learn.schedule = schedule
     return learn
 
 # %% ../nbs/07_train.ipynb #7def362e
 def fit_schedule(learn:Learner, schedule:Schedule|None=None, ckpt_dir=None, every:int|None=None, resume:bool=False,
                  cbs=None, extra:dict|None=None, scheduler:ParamScheduler|None=None) -> Learner:
-    "Train `learn` for exactly `schedule.max_iters` steps with the step schedule (or `scheduler`, driven by `learn.iteration`); checkpoint in `ckpt_dir` every `every` steps and on SIGINT/SIGTERM; `resume` continues from that checkpoint."
+    "Train `learn` for exactly `schedule.max_iters` steps, checkpointing to `ckpt_dir`; `resume` from there."
     schedule = schedule or getattr(learn, 'schedule', PAPER_SCHEDULE)
-    n = len(learn.dls.train)
-    if n == 0: raise ValueError(f'the training loader has no full batch: {len(learn.dls.train.dataset)} items, bs={learn.dls.train.bs}')
-    if learn.dls.train.bs != schedule.bs:
-        print(f'note: the loaders use batches of {learn.dls.train.bs}, the schedule says {schedule.bs}')
+    n, bs = len(learn.dls.train), learn.dls.train.bs
+    if n == 0: raise ValueError(f'the training loader has no full batch: {len(learn.dls.train.dataset)} items, bs={bs}')
+    if bs != schedule.bs: print(f'note: the loaders use batches of {bs}, the schedule says {schedule.bs}')
     ckpt = Path(ckpt_dir)/CHECKPOINT_NAME if ckpt_dir is not None else None
     st, start = None, 0
     if resume:
@@ -375,130 +436,52 @@ def fit_schedule(learn:Learner, schedule:Schedule|None=None, ckpt_dir=None, ever
     learn.checkpoint_iters = ckpt_cb.saved if ckpt_cb else []
     return learn
 
-# %% ../nbs/07_train.ipynb #fad26b8e
-def train_throughput(learn:Learner, n_iters:int=20, warmup:int=5, schedule:Schedule|None=None, cbs=None) -> dict:
-    "Time `n_iters` training steps after `warmup` steps on `learn`'s loaders (with extra `cbs`); images/s and the projected time of `schedule`."
-    schedule = schedule or getattr(learn, 'schedule', PAPER_SCHEDULE)
-    sync = torch.cuda.synchronize if torch.cuda.is_available() else noop
-    class _Timer(Callback):  # training time from the first timed step to the end, minus any validation pass
-        order, t0, valid = 101, None, 0.
-        def before_batch(self):
-            if self.training and self.t0 is None and self.learn.iteration == warmup: sync(); self.t0 = time.perf_counter()
-        def before_validate(self): self.v0 = time.perf_counter()
-        def after_validate(self):
-            if self.t0 is not None: self.valid += time.perf_counter() - self.v0
-        def after_fit(self): sync(); self.t1 = time.perf_counter()
-    tm = _Timer()
-    state = {k: v.clone() for k, v in learn.model.state_dict().items()}
-    with learn.no_logging(), learn.no_bar():
-        fit_schedule(learn, replace(schedule, max_iters=warmup + n_iters, milestones=()), cbs=[tm] + list(cbs or []))
-    learn.model.load_state_dict(state); learn.opt = None
-    secs = tm.t1 - tm.t0 - tm.valid
-    ips = n_iters * learn.dls.train.bs / secs
-    return dict(images_per_s=ips, s_per_iter=secs / n_iters, bs=learn.dls.train.bs, device=str(learn.dls.device),
-                projected_h=schedule.max_iters * secs / n_iters / 3600, load=os.getloadavg()[0])
+# %% ../nbs/07_train.ipynb #0c523fea
+def _jitter_item(o):
+    "Test item transform: Gaussian noise from Python's `random`."
+    x, y = o
+    return (x + random.gauss(0, 0.1), y)
 
-# %% ../nbs/07_train.ipynb #25ea37e1
-class _Prefetched(GetAttr):
-    "`dl` (its attributes too) iterated in a background thread, `depth` batches ahead, on the same CUDA stream; re-raises its errors."
-    _default = 'dl'
-    def __init__(self, dl, depth:int): self.dl, self.depth = dl, depth
-    def __len__(self): return len(self.dl)
+def _noise_batch(b):
+    "Test batch transform: Gaussian noise from torch's generator."
+    x, y = b
+    return (x + 0.05 * torch.randn_like(x), y)
 
-    def _produce(self, q, stop):
-        def put(x):
-            while not stop.is_set():
-                try: q.put(x, timeout=0.05); return True
-                except queue.Full: pass
-            return False
-        try:
-            for b in self.dl:
-                if not put(b): return
-        except BaseException as e: put(e); return
-        put(_PREFETCH_END)
+def tiny_dls(n:int=64, bs:int=8, num_workers:int=0) -> DataLoaders:
+    "For tests: two classes of 3×8×8 noise, 48 shuffled training items with random item and batch transforms, 16 valid."
+    g = torch.Generator().manual_seed(123)
+    y = torch.arange(n) % 2
+    x = torch.randn(n, 3, 8, 8, generator=g) + y[:, None, None, None] * 0.8
+    items = list(zip(x, y))
+    trn = DataLoader(items[:48], bs=bs, shuffle=True, drop_last=True, after_item=_jitter_item,
+                     after_batch=_noise_batch, num_workers=num_workers)
+    val = DataLoader(items[48:], bs=bs, num_workers=0)
+    return DataLoaders(trn, val)
 
-    def __iter__(self):
-        q, stop = queue.Queue(self.depth), threading.Event()
-        t = threading.Thread(target=self._produce, args=(q, stop), daemon=True, name='prefetch-batches')
-        t.start()
-        try:
-            while True:
-                item = q.get()
-                if item is _PREFETCH_END: return
-                if isinstance(item, BaseException): raise item
-                yield item
-        finally:
-            stop.set(); t.join()
+def tiny_model(p_drop:float=0.3) -> nn.Module:
+    "For tests: a small CNN with batch norm and (unless `p_drop` is 0) dropout."
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
+                         nn.Flatten(), *([nn.Dropout(p_drop)] if p_drop else []), nn.Linear(32, 2))
 
-_PREFETCH_END = object()
+# %% ../nbs/07_train.ipynb #b9924cc3
+def tiny_learner(seed:int=0, schedule:Schedule|None=None, num_workers:int=0, p_drop:float=0.3, **kwargs) -> Learner:
+    "For tests: a quiet `schedule_learner` of `tiny_model` on `tiny_dls`, everything seeded with `seed` first."
+    seed_everything(seed)
+    dls = tiny_dls(num_workers=num_workers)
+    schedule = schedule or get_config('tiny', bs=dls.train.bs)
+    learn = schedule_learner(dls, tiny_model(p_drop), schedule, **kwargs)
+    learn.remove_cb(learn.progress); learn.logger = noop  # keep the test output short
+    return learn
 
-class PrefetchBatches(Callback):
-    "On a CUDA device (or anywhere, with `force`): build the training batches up to `depth` ahead in a background thread."
-    order = 60   # after `ResumeFrom` (55) has set up the loader for a resumed epoch
-    def __init__(self, depth:int=2, force:bool=False): self.depth, self.force = depth, force
-    def before_train(self):
-        dev = getattr(self.dls, 'device', None)
-        if self.force or (dev is not None and torch.device(dev).type == 'cuda'):
-            self.learn.dl = _Prefetched(self.learn.dl, self.depth)
+def flat_weights(learn) -> torch.Tensor:
+    "All the floating-point tensors of `learn.model`'s state, as one vector."
+    return torch.cat([p.detach().flatten() for p in learn.model.state_dict().values() if p.is_floating_point()])
 
-# %% ../nbs/07_train.ipynb #bdd12953
-class CudaGraphModel(Callback):
-    "On CUDA, record the model's training forward and backward once as CUDA graphs (`torch.cuda.make_graphed_callables`) and replay them at every step; `compile`: of `torch.compile`'s kernels."
-    order = MixedPrecision.order + 1   # after `ChannelsLast` (-1) and `MixedPrecision` (10) have set the layout and the autocast dtype
-    def __init__(self, input_shape:tuple=(3, 64, 64), compile:bool=False):
-        self.input_shape, self.compile, self.graphed = tuple(input_shape), compile, None
-    def before_fit(self):
-        m = self.learn.model
-        dev = next(m.parameters()).device
-        if dev.type != 'cuda': return
-        mp = next((c for c in self.learn.cbs if isinstance(c, MixedPrecision)), None)
-        dtype = torch.bfloat16 if mp is not None and mp.amp_mode == AMPMode.BF16 else torch.float16
-        self.shape = (self.dls.train.bs, *self.input_shape)
-        was_training, state = m.training, {k: v.clone() for k, v in m.state_dict().items()}
-        m.train()
-        if self.compile: m.forward = torch.compile(m.forward)   # Inductor's fused kernels are what gets recorded
-        with torch.autocast('cuda', dtype=dtype, enabled=mp is not None, cache_enabled=False):
-            torch.cuda.make_graphed_callables(m, (torch.randn(self.shape, device=dev),))
-        if self.compile:   # validation (eval mode) runs the ordinary forward: no second compilation for it
-            graphed, eager = m.forward, type(m).forward.__get__(m)
-            m.forward = lambda *args: graphed(*args) if m.training else eager(*args)
-        m.load_state_dict(state); m.train(was_training)   # undo the recording passes' batch-norm updates
-        self.graphed = m
-    def before_batch(self):
-        if self.graphed is None or not self.training: return
-        if tuple(self.xb[0].shape) != self.shape:
-            raise ValueError(f'CudaGraphModel recorded batches of shape {self.shape}, got {tuple(self.xb[0].shape)}: use drop_last=True and one batch size')
-    def after_fit(self):
-        if self.graphed is not None: self.graphed.__dict__.pop('forward', None); self.graphed = None
-
-# %% ../nbs/07_train.ipynb #c4fe9ce5
-class CudaGraphTfms(Callback):
-    "On CUDA, replay the training loader's batch transforms as one CUDA graph (03_data's `GraphedPipeline`) for the fit; `force`: the same steps unrecorded, anywhere."
-    def __init__(self, force:bool=False): self.force, self.loader, self.graphed = force, None, None
-    def before_fit(self):
-        dl = self.dls.train
-        cuda = getattr(dl, 'device', None) is not None and torch.device(dl.device).type == 'cuda'
-        if not (cuda or self.force): return
-        pf = [c for c in self.learn.cbs if isinstance(c, PrefetchBatches) and (c.force or cuda)]
-        if pf: raise ValueError('CudaGraphTfms records and replays the batch transforms on the main thread, PrefetchBatches '
-                                'builds batches in another thread: use one of them')
-        self.loader, self.orig = dl, dl.after_batch
-        dl.after_batch = self.graphed = GraphedPipeline(self.orig, record=cuda)
-    def after_fit(self):
-        if self.loader is not None: self.loader.after_batch = self.orig
-        self.loader = None
-
-# %% ../nbs/07_train.ipynb #d3cc3e71
-class ValidEvery(Callback):
-    "Run fastai's validation pass only after every `n`-th epoch; skipped epochs record `None` for the validation loss and metrics."
-    order = 200   # last: every other callback's `before_validate` has run, so each `after_validate` is paired
-    def __init__(self, n:int):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f'ValidEvery needs a whole number of epochs >= 1, got {n!r}')
-        self.n, self.skipped = n, False
-    def before_validate(self):
-        self.skipped = (self.epoch + 1) % self.n != 0
-        if self.skipped: raise CancelValidException
-    def after_validate(self):
-        "After a skipped pass, a `None` in each validation column of the `Recorder`'s row, which fastai would leave out."
-        rec = getattr(self.learn, 'recorder', None)
-        if self.skipped and rec is not None and rec.valid_metrics: rec.log += [None] * (1 + len(self.learn.metrics))
+class SendSignal(Callback):
+    "For tests: send this process `sig` at training iteration `at` (1-based); off the main thread, call the handler."
+    order = 0
+    def __init__(self, at, sig=signal.SIGTERM): self.at, self.sig = at, sig
+    def after_step(self):
+        if self.learn.iteration + 1 != self.at: return
+        if self.learn.checkpointer.catching: os.kill(os.getpid(), self.sig)
+        else: self.learn.checkpointer._on_signal(self.sig)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark the input pipeline (galaxy_fastai.data, nbs/03_data.ipynb) on real Kaggle images.
+"""Benchmark the input pipeline (galaxy_fastai.images and .data; the timers of galaxy_fastai.speed) on real images.
 
     .venv/bin/python tools/bench_data.py                      # the shared subset, 0/1/2 workers
     .venv/bin/python tools/bench_data.py --root DATA --out bench.csv --step-bs 32
@@ -13,11 +13,12 @@ import os, tempfile, warnings
 from pathlib import Path
 
 warnings.filterwarnings('ignore', category=FutureWarning)
-import torch
-from fastcore.script import call_parse
+import torch  # noqa: E402 (after the filter: torch and fastai warn on import)
+from fastcore.script import call_parse  # noqa: E402
 
-from galaxy_fastai.data import (bench_loading, data_step_ratio, galaxy_dls, speedups, time_cache_build)
-from galaxy_fastai.selection import gz2_subset, make_split, read_manifest
+from galaxy_fastai.data import galaxy_dls  # noqa: E402
+from galaxy_fastai.speed import bench_loading, data_step_ratio, speedups, time_cache_build  # noqa: E402
+from galaxy_fastai.selection import gz2_subset, make_split, read_manifest  # noqa: E402
 
 
 @call_parse

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time the paper's batch transforms (galaxy_fastai.data.paper_batch_tfms) on this CPU, and count fastai's per-op dispatches.
+"""Time the paper's batch transforms (galaxy_fastai.data.paper_batch_tfms) on this CPU; count fastai dispatches.
 
     .venv/bin/python tools/bench_tfms.py                  # batches of 8 and 128, train and test side, one torch thread
     .venv/bin/python tools/bench_tfms.py --bs 32 --reps 20
@@ -12,12 +12,13 @@ load average: this machine may be shared.
 import os, time, warnings
 
 warnings.filterwarnings('ignore', category=FutureWarning)
-import torch
-from fastcore.script import call_parse
-from fastai.data.core import Pipeline
-from fastai.torch_core import TensorImage
+import torch  # noqa: E402 (after the filter: torch and fastai warn on import)
+from fastcore.script import call_parse  # noqa: E402
+from fastai.data.core import Pipeline  # noqa: E402
+from fastai.torch_core import TensorImage  # noqa: E402
 
-from galaxy_fastai.data import CACHE_SIDE, fastai_dispatches, paper_batch_tfms
+from galaxy_fastai.images import CACHE_SIDE  # noqa: E402
+from galaxy_fastai.data import fastai_dispatches, paper_batch_tfms  # noqa: E402
 
 
 @call_parse
@@ -35,5 +36,6 @@ def main(bs:str='8,128',    # batch sizes, comma separated
                 t0 = time.perf_counter()
                 for _ in range(reps): pipe(xb)
                 rounds.append((time.perf_counter() - t0) / reps * 1000)
-            print(f'bs {b:4d} {side:5s}: {sorted(rounds)[2]:7.2f} ms per batch, {fastai_dispatches(pipe, xb):4d} fastai-dispatched ops, '
+            n = fastai_dispatches(pipe, xb)
+            print(f'bs {b:4d} {side:5s}: {sorted(rounds)[2]:7.2f} ms per batch, {n:4d} fastai-dispatched ops, '
                   f'load {os.getloadavg()[0]:.2f}', flush=True)

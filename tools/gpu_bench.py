@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""Issue 6 §5: training throughput of the paper's network on a GPU (batch 128, bf16, channels_last), and where the time goes.
+"""Training throughput of the paper's network on a GPU (batch 128, bf16, channels_last), and where the time goes.
+
+The pieces it times are those of galaxy_fastai.speed (nbs/09_speed.ipynb), which sums up its figures.
 
     python tools/gpu_bench.py --out DIR        # on a CUDA machine; prints a table last, writes DIR/gpu_bench.json
-    python tools/gpu_bench.py --quick          # a few steps of each stage (also runs on a CPU: a smoke test of this script)
+    python tools/gpu_bench.py --quick          # a few steps of each stage (runs on a CPU too: a smoke test)
 
 Each stage is timed after a warm-up, with the GPU synchronised around the timed region:
 
@@ -16,24 +18,27 @@ Each stage is timed after a warm-up, with the GPU synchronised around the timed 
   `graph-pool`, `profile-pool`, `check-pool`: those stages with the shortcut as a pool, as before `subsample`;
 - `compile`: the bf16 step with `torch.compile` (default mode), compile time reported apart;
   `graph-compile`: the compiled step (Inductor's fused kernels) captured as one CUDA graph, as `graph`;
-- `tfms`: the paper's training-side batch transforms alone (S crop + TF1 resize, crop 64, dihedral, colour, whitening) on a GPU
-  batch; `tfms-graph`: the same through `data.GraphedPipeline` (draws on the host, one copy, one graph replay);
+- `tfms`: the paper's training-side batch transforms alone (S crop + TF1 resize, crop 64, dihedral, colour, whitening)
+  on a GPU batch; `tfms-graph`: the same through `speed.GraphedPipeline` (draws on the host, one copy, one replay);
 - `profile`: the eager bf16 step under `torch.profiler`: the GPU kernels that take its time, and how busy the GPU is;
-- `run`: whole epochs of the real loop (`--run-epochs`; 5 = 1,010 iterations), validation included (after every epoch, or
-  every `--run-valid-every` epochs), timed by the wall clock;
-- `syncs`: where the real loop (on the `D` loaders) makes the host wait for the GPU, by call site (`set_sync_debug_mode`);
-- `loader W`: the training loader of `galaxy_dls` (decoded-once crops, batch transforms on the GPU) with W workers, no model
-  (W = `D`: `galaxy_dls(source='device')`, the crops held on the GPU and gathered there, no workers);
+- `run`: whole epochs of the real loop (`--run-epochs`; 5 = 1,010 iterations), validation included (after every epoch,
+  or every `--run-valid-every` epochs), timed by the wall clock;
+- `syncs`: where the real loop (on the `D` loaders) makes the host wait for the GPU, by call site
+  (`set_sync_debug_mode`);
+- `loader W`: the training loader of `galaxy_dls` (decoded-once crops, batch transforms on the GPU) with W workers, no
+  model (W = `D`: `speed.device_dls`, the crops held on the GPU and gathered there, no workers);
 - `items W`: the same loader with no transfer and no transforms (what the workers deliver to the main process);
 - `learner W`: fastai's `Learner` from `schedule_learner`, timed by `train_throughput`: the real training loop
-  (`Wf`: with `PrefetchBatches`, building batches ahead in a background thread; `Wg`: with `CudaGraphModel`, the model's
-  forward and backward replayed as CUDA graphs; `Wt`: with `CudaGraphTfms`, the batch transforms replayed as a CUDA graph;
-  `Wgc`: `CudaGraphModel(compile=True)`, the model's forward compiled with `torch.compile` before it is recorded; `Wo`: with the old pooled shortcut);
+  (`Wf`: with `PrefetchBatches`, building batches ahead in a background thread; `Wg`: with `CudaGraphModel`, the
+  model's forward and backward replayed as CUDA graphs; `Wt`: with `CudaGraphTfms`, the batch transforms replayed as a
+  CUDA graph; `Wgc`: `CudaGraphModel(compile=True)`, the model's forward compiled with `torch.compile` before it is
+  recorded; `Wo`: with the old pooled shortcut);
 - `hostprof W`: the real loop under `cProfile` (main thread): where the host's time goes per iteration;
-- `check-compile`: `check` with `CudaGraphModel(compile=True)` (Inductor's kernels: close to, not bit-identical with, eager);
+- `check-compile`: `check` with `CudaGraphModel(compile=True)` (Inductor's kernels: close to, not bit-identical with,
+  eager);
 - `check-tfms`: `GraphedPipeline` against the pipeline itself on 8 seeded training batches (largest difference);
-- `check`: `CudaGraphModel` against the ordinary step: the same seeded 40-iteration run (no dropout) eager twice and graphed
-  once, from crops held on the GPU; the relative weight difference graphed-vs-eager beside eager-vs-eager;
+- `check`: `CudaGraphModel` against the ordinary step: the same seeded 40-iteration run (no dropout) eager twice and
+  graphed once, from crops held on the GPU; the relative weight difference graphed-vs-eager beside eager-vs-eager;
 - `split W`: that loop with the GPU synchronised before and after each step: median wait for a batch vs median step;
 - `baselines`: the training step of every registered model (bf16, channels_last, batch 128), GPU-resident batch.
 
@@ -45,8 +50,8 @@ import gc, json, os, sys, tempfile, time, traceback, warnings
 from pathlib import Path
 
 warnings.filterwarnings('ignore')
-import numpy as np, torch, torch.nn as nn
-from fastcore.script import call_parse
+import numpy as np, torch, torch.nn as nn  # noqa: E402 (after the filter: torch and fastai warn on import)
+from fastcore.script import call_parse  # noqa: E402
 
 ITERS_72K, PAPER_BS, K80_HOURS = 72_000, 128, 31.5   # the paper, §4.5: 72k iterations at batch 128 took 31.5 h on a K80
 TILED_GALAXIES = 28_790                              # the paper's sample (Table 2), split 9:1
@@ -70,7 +75,7 @@ def time_steps(step, n, warmup):
     sync(); return (time.perf_counter() - t0) / n
 
 def bare_step(model, bs, dev, bf16=True, cl=True, fused=None):
-    "A closure doing one training step of `model` on a fixed random batch with the project's Nesterov SGD (bf16 on CUDA only)."
+    "A closure: one training step of `model` on a fixed random batch, the project's Nesterov SGD (bf16 on CUDA only)."
     from galaxy_fastai.train import nesterov_sgd
     mf = torch.channels_last if cl else torch.contiguous_format
     model = model.to(dev).to(memory_format=mf).train()
@@ -85,7 +90,7 @@ def bare_step(model, bs, dev, bf16=True, cl=True, fused=None):
     return step, model, opt, fwd_bwd, x
 
 def subsample_matches_pool(dev) -> bool:
-    "Whether the library's `Subsample` gives the pooled shortcut's output and gradient exactly, on a channels_last bf16 tensor on `dev`."
+    "Whether the library's `Subsample` gives the pooled shortcut's output and gradient exactly (NHWC bf16 on `dev`)."
     import torch.nn.functional as F
     from galaxy_fastai.resnet import Subsample
     x = torch.randn(4, 16, 9, 9, device=dev, dtype=torch.bfloat16).contiguous(memory_format=torch.channels_last)
@@ -93,18 +98,19 @@ def subsample_matches_pool(dev) -> bool:
     a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
     ya, yb = F.avg_pool2d(a, 1, 2), Subsample.apply(b, 2)
     ya.backward(g); yb.backward(g)
-    return torch.equal(ya, yb) and torch.equal(a.grad, b.grad) and b.grad.is_contiguous(memory_format=torch.channels_last)
+    same = torch.equal(ya, yb) and torch.equal(a.grad, b.grad)
+    return same and b.grad.is_contiguous(memory_format=torch.channels_last)
 
 def _slice_shortcut(self, x, a):   # the shortcut before the pool: x[..., ::2, ::2], whose gradient comes back NCHW
     if self.proj is not None: return self.proj(a)
     return x[..., ::self.stride, ::self.stride] if self.stride > 1 else x
 
-def _pool_shortcut(self, x, a):   # the shortcut before `subsample`: a 1×1 stride-2 average pool (slow channels_last backward)
+def _pool_shortcut(self, x, a):   # the shortcut before `subsample`: a 1×1 stride-2 average pool (slow NHWC backward)
     if self.proj is not None: return self.proj(a)
     return torch.nn.functional.avg_pool2d(x, 1, self.stride) if self.stride > 1 else x
 
 def with_shortcut(model:nn.Module, kind:str='library') -> nn.Module:
-    "`model` with the strided identity shortcut of each of its `PreActBottleneck`s as 'library' (`subsample`), 'pool' or 'slice'."
+    "`model` with the strided identity shortcut of its `PreActBottleneck`s as 'library' (`subsample`), 'pool', 'slice'."
     import types
     from galaxy_fastai.resnet import PreActBottleneck
     if kind == 'library': return model
@@ -118,26 +124,31 @@ def stage_model(dev, n, warmup, bs=PAPER_BS, big=(512, 2048), only=None):
     out = []
     torch.manual_seed(0)
     macs = count_macs(GalaxyResNet())
-    variants = (('model', True, True, None, 'library', f'bf16 autocast, channels_last, fused SGD (subsample = pool: {subsample_matches_pool(dev)})'),
+    same = subsample_matches_pool(dev)
+    variants = (('model', True, True, None, 'library',
+                 f'bf16 autocast, channels_last, fused SGD (subsample = pool: {same})'),
                 ('model-fp32', False, False, None, 'library', 'fp32, NCHW'),
                 ('model-foreach', True, True, False, 'library', 'bf16, channels_last, foreach SGD (not fused)'),
-                ('model-slice', True, True, None, 'slice', 'bf16, channels_last, fused SGD, sliced shortcut (NCHW gradients)'),
-                ('model-pool', True, True, None, 'pool', 'bf16, channels_last, fused SGD, pooled shortcut (as before subsample)'))
+                ('model-slice', True, True, None, 'slice',
+                 'bf16, channels_last, fused SGD, sliced shortcut (NCHW gradients)'),
+                ('model-pool', True, True, None, 'pool',
+                 'bf16, channels_last, fused SGD, pooled shortcut (as before subsample)'))
     for name, bf16, cl, fused, shortcut, note in variants:
         if only and name not in only: continue
         step, *_ = bare_step(with_shortcut(GalaxyResNet(), shortcut), bs, dev, bf16, cl, fused)
         s = time_steps(step, n, warmup)
         out.append(row(name, bs / s, bs=bs, note=note))
     # the arithmetic floor: forward + backward ≈ 3 × forward, 2 FLOPs per MAC
-    if out: out[0].update(train_tflops_achieved=round(6 * macs * out[0]['images_per_s'] / 1e12, 2), gmacs_per_image=round(macs / 1e9, 3))
+    if out: out[0].update(train_tflops_achieved=round(6 * macs * out[0]['images_per_s'] / 1e12, 2),
+                          gmacs_per_image=round(macs / 1e9, 3))
     for b in (big if not only or 'big' in only else ()):
         step, *_ = bare_step(GalaxyResNet(), b, dev)
         s = time_steps(step, max(n // 4, 2), max(warmup // 2, 1))
-        out.append(row(f'model bs{b}', b / s, bs=b, note='bf16, channels_last: is batch 128 too small to fill the GPU?'))
+        out.append(row(f'model bs{b}', b / s, bs=b, note='bf16, channels_last: is batch 128 too small for the GPU?'))
     return out
 
 def stage_graph(dev, n, warmup, bs=PAPER_BS, shortcut='library', compile=False):
-    "The whole bf16 training step (forward, backward, SGD) captured as one CUDA graph; `compile`: of the `torch.compile`d model."
+    "The whole bf16 training step (forward, backward, SGD) as one CUDA graph; `compile`: of the compiled model."
     name = 'graph' + ('' if shortcut == 'library' else f'-{shortcut}') + ('-compile' if compile else '')
     if dev.type != 'cuda': return [dict(stage=name, note='needs CUDA')]
     from galaxy_fastai.resnet import GalaxyResNet
@@ -156,7 +167,8 @@ def stage_graph(dev, n, warmup, bs=PAPER_BS, shortcut='library', compile=False):
         fwd_bwd(); opt.step()
     sec = time_steps(g.replay, n, warmup)
     return [row(name, bs / sec, bs=bs, warmup_s=round(warm_s, 1),
-                note=f'whole bf16 step as one CUDA graph (no Python, no launch gaps), {shortcut} shortcut' + (', torch.compile (default mode) inside' if compile else ''))]
+                note=f'whole bf16 step as one CUDA graph (no Python, no launch gaps), {shortcut} shortcut'
+                     + (', torch.compile (default mode) inside' if compile else ''))]
 
 def stage_compile(dev, n, warmup, bs=PAPER_BS):
     from galaxy_fastai.resnet import GalaxyResNet
@@ -164,7 +176,8 @@ def stage_compile(dev, n, warmup, bs=PAPER_BS):
     step, *_ = bare_step(torch.compile(GalaxyResNet()), bs, dev)
     t0 = time.perf_counter(); step(); step(); sync(); ct = time.perf_counter() - t0
     sec = time_steps(step, n, warmup)
-    return [row('compile', bs / sec, bs=bs, compile_s=round(ct, 1), note='torch.compile default mode, bf16, channels_last')]
+    return [row('compile', bs / sec, bs=bs, compile_s=round(ct, 1),
+                note='torch.compile default mode, bf16, channels_last')]
 
 def stage_baselines(dev, n, warmup, bs=PAPER_BS):
     from galaxy_fastai.baselines import MODELS, get_model
@@ -180,27 +193,28 @@ def stage_baselines(dev, n, warmup, bs=PAPER_BS):
     return out
 
 class Tiled:
-    "GalaxyID i → the crop of galaxy ids[i % len(ids)] of a `GalaxyCache`: a data set of any length with real per-item work."
+    "GalaxyID i → the crop of galaxy ids[i % len(ids)] of a `GalaxyCache`: any length, with real per-item work."
     def __init__(self, cache, ids): self.cache, self.ids = cache, list(ids)
     def __getitem__(self, gid): return self.cache[self.ids[int(gid) % len(self.ids)]]
 
 def tiled_device_crops(cache, ids, n:int, dev):
-    "A `DeviceCrops` of `n` galaxies whose GalaxyID i (row i) holds the crop of galaxy ids[i % len(ids)] of `cache`, built on `dev`."
-    from galaxy_fastai.data import DeviceCrops
+    "A `DeviceCrops` on `dev` of `n` galaxies: GalaxyID i (row i) holds the crop of ids[i % len(ids)] of `cache`."
+    from galaxy_fastai.speed import DeviceCrops
     class TiledDeviceCrops(DeviceCrops):
         def __init__(self):
             self.tile = torch.tensor([cache.rows[int(g)] for g in ids])[torch.arange(n) % len(ids)]
             super().__init__(cache, dev)
         @property
         def images(self):
-            if self._images is None: self._images = super().images[self.tile.to(self.device)]   # the small cache, then tiled on the device
+            if self._images is None: self._images = super().images[self.tile.to(self.device)]   # tiled on the device
             return self._images
         def row(self, galaxy_id): return int(galaxy_id)
     return TiledDeviceCrops()
 
 def tiled_dls(n_mock, bs, workers, dev, pin:bool|None=None, device_source:bool=False, n:int=TILED_GALAXIES):
-    "`source_dls` (the loaders of `galaxy_dls`) over mock crops tiled to `n` galaxies; `pin`: pin host memory (default: as `galaxy_dls`); `device_source`: crops held on `dev`."
-    from galaxy_fastai.data import galaxy_cache, source_dls
+    "`source_dls` over mock crops tiled to `n` galaxies; `pin`: pin host memory; `device_source`: crops held on `dev`."
+    from galaxy_fastai.images import galaxy_cache
+    from galaxy_fastai.data import source_dls
     from galaxy_fastai.mock import mock_data
     from galaxy_fastai.selection import make_split, read_manifest, CLASS_NAMES
     root = mock_data(n_mock)
@@ -215,23 +229,25 @@ def tiled_dls(n_mock, bs, workers, dev, pin:bool|None=None, device_source:bool=F
 
 def stage_tfms(dev, n, warmup, n_mock, bs=PAPER_BS, graphed=False):
     "The training-side batch transforms alone on a device batch; `graphed`: through `GraphedPipeline`."
-    from galaxy_fastai.data import GraphedPipeline
+    from galaxy_fastai.speed import GraphedPipeline
     dls = tiled_dls(n_mock, bs, 0, dev, n=N_GALAXIES)
     b = dls.train.create_batch([dls.train.dataset[i] for i in range(bs)])
     b = tuple(t.to(dev) for t in b)
     pipe = dls.train.after_batch
-    pipe.split_idx = 0   # the training side (fastai sets it when a loader starts iterating; before that it is None: test side)
+    pipe.split_idx = 0   # the training side (fastai sets it when a loader starts iterating; before, None: test side)
     if graphed: pipe = GraphedPipeline(pipe, record=dev.type == 'cuda')
     sec = time_steps(lambda: pipe(b), n, warmup)
     extra = dict(batches=pipe.batches) if graphed else {}
     return [row('tfms-graph' if graphed else 'tfms', bs / sec, bs=bs, **extra,
-                note='training-side batch transforms alone on a device batch of uint8 240×240 crops' + (', one CUDA graph replay' if graphed else ''))]
+                note='training-side batch transforms alone on a device batch of uint8 240×240 crops'
+                     + (', one CUDA graph replay' if graphed else ''))]
 
 def worker_spec(spec:str) -> dict:
-    "'8' → 8 workers, pinning as `galaxy_dls`; 'D' → crops held on the device, no workers; suffixes: 'p' pinned, 'u' unpinned, 'f' `PrefetchBatches`, 'g' `CudaGraphModel`, 't' `CudaGraphTfms`, 'c' compiled model, 'o' the old pooled shortcut."
+    "'8': 8 workers, pinning as `galaxy_dls`; 'D': crops on the device; suffixes p u f g t c o (`main`'s `workers`)."
     core = spec.rstrip('pufgotc')
     return dict(workers=0 if core == 'D' else int(core), pin=True if 'p' in spec else False if 'u' in spec else None,
-                prefetch='f' in spec, device_source=core == 'D', graph='g' in spec, graph_tfms='t' in spec, compile='c' in spec,
+                prefetch='f' in spec, device_source=core == 'D', graph='g' in spec, graph_tfms='t' in spec,
+                compile='c' in spec,
                 shortcut='pool' if 'o' in spec[len(core):] else 'library')
 
 def spec_model(spec, **kw):
@@ -246,9 +262,10 @@ def spec_dls(n_mock, bs, spec, dev):
 
 def spec_cbs(spec) -> list:
     "The training callbacks that worker spec `spec` asks for."
-    from galaxy_fastai.train import CudaGraphModel, CudaGraphTfms, PrefetchBatches
+    from galaxy_fastai.speed import CudaGraphModel, CudaGraphTfms, PrefetchBatches
     w = worker_spec(spec)
-    return ([PrefetchBatches()] if w['prefetch'] else []) + ([CudaGraphModel(compile=w['compile'])] if w['graph'] else []) + ([CudaGraphTfms()] if w['graph_tfms'] else [])
+    return ([PrefetchBatches()] * w['prefetch'] + [CudaGraphModel(compile=w['compile'])] * w['graph']
+            + [CudaGraphTfms()] * w['graph_tfms'])
 
 def time_loader(dl, n, warmup):
     "Seconds per batch of `dl` over up to `n` batches after `warmup` (within one epoch)."
@@ -275,10 +292,9 @@ def stage_loader(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
     return out
 
 def stage_split(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
-    "Where an iteration of the real loop goes: waiting for the batch (fetch, transfer, transforms) vs the step, each synchronised."
+    "Where an iteration of the real loop goes: waiting for the batch (fetch, transfer, transforms) vs the step."
     from dataclasses import replace
     from fastai.callback.core import Callback
-    from galaxy_fastai.resnet import GalaxyResNet
     from galaxy_fastai.train import PAPER_SCHEDULE, fit_schedule, schedule_learner
     class Split(Callback):
         order = 102
@@ -297,16 +313,18 @@ def stage_split(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
         learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), spec_model(spec), PAPER_SCHEDULE)
         cb = Split()
         with learn.no_logging(), learn.no_bar():
-            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=min(n, 150) + warmup, milestones=()), cbs=[cb] + spec_cbs(spec))
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=min(n, 150) + warmup, milestones=()),
+                         cbs=[cb] + spec_cbs(spec))
         wait, step = 1000 * np.median(cb.waits[warmup:]), 1000 * np.median(cb.steps[warmup:])
-        out.append(row(f'split {spec}w', bs / (wait + step) * 1000, bs=bs, workers=w, wait_ms=round(wait, 2), step_ms=round(step, 2),
-                       note='synchronised: median wait for batch (fetch+transfer+tfms) and step (fwd+bwd+SGD+callbacks)'))
+        out.append(row(f'split {spec}w', bs / (wait + step) * 1000, bs=bs, workers=w, wait_ms=round(wait, 2),
+                       step_ms=round(step, 2),
+                       note='synchronised: median wait for batch (fetch+transfer+tfms), step (fwd+bwd+SGD+callbacks)'))
     return out
 
 def stage_learner(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
     from fastai.callback.fp16 import MixedPrecision
-    from galaxy_fastai.resnet import GalaxyResNet
-    from galaxy_fastai.train import PAPER_SCHEDULE, schedule_learner, train_throughput
+    from galaxy_fastai.train import PAPER_SCHEDULE, schedule_learner
+    from galaxy_fastai.speed import train_throughput
     out = []
     for spec in workers:
         w = worker_spec(spec)['workers']
@@ -319,7 +337,7 @@ def stage_learner(dev, n, warmup, n_mock, workers, bs=PAPER_BS):
     return out
 
 def stage_hostprof(dev, n, warmup, n_mock, specs, bs=PAPER_BS, top=40):
-    "Where the host's time goes in the real loop: `cProfile` of the main thread over `n` iterations after `warmup`, per iteration."
+    "Where the host's time goes in the real loop: `cProfile` of the main thread over `n` iterations after `warmup`."
     import cProfile, io, pstats
     from dataclasses import replace
     from fastai.callback.core import Callback
@@ -330,7 +348,8 @@ def stage_hostprof(dev, n, warmup, n_mock, specs, bs=PAPER_BS, top=40):
         class Prof(Callback):
             order = 101
             def before_batch(self):
-                if self.training and self.learn.iteration == warmup: sync(); self.t0 = time.perf_counter(); prof.enable()
+                if self.training and self.learn.iteration == warmup:
+                    sync(); self.t0 = time.perf_counter(); prof.enable()
             def after_fit(self): prof.disable(); sync(); self.t1 = time.perf_counter()
         torch.manual_seed(0)
         learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), spec_model(spec), PAPER_SCHEDULE)
@@ -338,57 +357,65 @@ def stage_hostprof(dev, n, warmup, n_mock, specs, bs=PAPER_BS, top=40):
         with learn.no_logging(), learn.no_bar():
             fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=warmup + n, milestones=()), cbs=[cb] + spec_cbs(spec))
         st = pstats.Stats(prof)
-        buf = io.StringIO(); pstats.Stats(prof, stream=buf).sort_stats('cumulative').print_stats(top); print(buf.getvalue()[-12000:], flush=True)
+        buf = io.StringIO(); pstats.Stats(prof, stream=buf).sort_stats('cumulative').print_stats(top)
+        print(buf.getvalue()[-12000:], flush=True)
         def rows(key):
             fns = sorted(st.stats.items(), key=lambda kv: kv[1][key], reverse=True)[:top]
-            return [dict(fn=f'{Path(f).name}:{line} {name}'[:100], cum_ms=round(1000 * ct / n, 3), self_ms=round(1000 * tt / n, 3), calls=round(nc / n, 1))
+            return [dict(fn=f'{Path(f).name}:{line} {name}'[:100], cum_ms=round(1000 * ct / n, 3),
+                         self_ms=round(1000 * tt / n, 3), calls=round(nc / n, 1))
                     for (f, line, name), (cc, nc, tt, ct, callers) in fns]
         out.append(row(f'hostprof {spec}', bs * n / (cb.t1 - cb.t0), bs=bs, top=rows(3), top_self=rows(2),
-                       note='cProfile of the main thread (slows Python ~2x): per-iteration cumulative and self ms of the heaviest functions'))
+                       note='cProfile of the main thread (slows Python ~2x): per-iteration cumulative and self ms '
+                            'of the heaviest functions'))
     return out
 
 def stage_check(dev, n_mock, bs=PAPER_BS, iters=40, spec='D', compile=False):
-    "`CudaGraphModel` (`compile`: of the compiled forward) against the ordinary step: one seeded run (no dropout), eager twice and graphed once; relative weight differences."
+    "`CudaGraphModel` (`compile`: compiled) vs the plain step: a seeded run eager twice, graphed once; weight gaps."
     name = 'check' + ('-compile' if compile else '')
     if dev.type != 'cuda': return [dict(stage=name, note='needs CUDA')]
-    from galaxy_fastai.resnet import GalaxyResNet
     from dataclasses import replace
-    from galaxy_fastai.train import PAPER_SCHEDULE, CudaGraphModel, fit_schedule, schedule_learner, seed_everything
+    from galaxy_fastai.train import PAPER_SCHEDULE, fit_schedule, schedule_learner, seed_everything
+    from galaxy_fastai.speed import CudaGraphModel
     dls = tiled_dls(n_mock, bs, 0, dev, None, True, N_GALAXIES)
     def run(graph):
         seed_everything(0, dls, reproducible=False)
         learn = schedule_learner(dls, spec_model(spec, p_drop=0.), PAPER_SCHEDULE)
         t0 = time.perf_counter()
         with learn.no_logging(), learn.no_bar():
-            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=[CudaGraphModel(compile=compile)] if graph else None)
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()),
+                         cbs=[CudaGraphModel(compile=compile)] if graph else None)
         sync()
         w = torch.cat([p.detach().float().flatten() for p in learn.model.parameters()])
         return w, float(learn.recorder.losses[-1]), time.perf_counter() - t0, 'forward' in learn.model.__dict__
     (e1, l1, t1, _), (e2, l2, t2, _), (g, lg, tg, left) = run(False), run(False), run(True)
     rel = lambda a, b: float((a - b).norm() / b.norm())
     return [dict(stage=f'{name} {spec}', iters=iters, eager_vs_eager=rel(e2, e1), graph_vs_eager=rel(g, e1),
-                 smooth_loss_eager=(round(l1, 4), round(l2, 4)), smooth_loss_graph=round(lg, 4), fit_s=(round(t1, 1), round(t2, 1), round(tg, 1)),
-                 forward_restored=not left, note='relative L2 weight difference after the run; eager-vs-eager is the noise of non-deterministic kernels')]
+                 smooth_loss_eager=(round(l1, 4), round(l2, 4)), smooth_loss_graph=round(lg, 4),
+                 fit_s=(round(t1, 1), round(t2, 1), round(tg, 1)), forward_restored=not left,
+                 note='relative L2 weight difference after the run; eager-vs-eager is the noise of non-deterministic '
+                      'kernels')]
 
 def stage_check_tfms(dev, n_mock, bs=PAPER_BS, k=8):
-    "`GraphedPipeline` against the pipeline itself: the same `k` seeded training batches (crops on the device) both ways; largest difference."
+    "`GraphedPipeline` against the pipeline: the same `k` seeded training batches (crops on the device); largest gap."
     if dev.type != 'cuda': return [dict(stage='check-tfms', note='needs CUDA')]
-    from galaxy_fastai.data import GraphedPipeline
+    from galaxy_fastai.speed import GraphedPipeline
     dl = tiled_dls(n_mock, bs, 0, dev, None, True, N_GALAXIES).train
     pipe = dl.after_batch; pipe.split_idx = 0
-    bs_ = [tuple(t.to(dev) for t in dl.create_batch([dl.dataset[i] for i in range(j * bs, (j + 1) * bs)])) for j in range(k)]
+    batch = lambda j: dl.create_batch([dl.dataset[i] for i in range(j * bs, (j + 1) * bs)])
+    bs_ = [tuple(t.to(dev) for t in batch(j)) for j in range(k)]
     def run(p): torch.manual_seed(0); return [p(b)[0].clone() for b in bs_]
     e1, e2 = run(pipe), run(pipe)
     gp = GraphedPipeline(pipe); g = run(gp)
     diff = lambda a, b: max(float((x - y).abs().max()) for x, y in zip(a, b))
-    return [dict(stage='check-tfms', batches=k, eager_vs_eager=diff(e1, e2), graph_vs_eager=diff(g, e1), counts=gp.batches,
-                 note='largest absolute difference over the whitened batches; the first graphed-side batch runs op by op')]
+    return [dict(stage='check-tfms', batches=k, eager_vs_eager=diff(e1, e2), graph_vs_eager=diff(g, e1),
+                 counts=gp.batches,
+                 note='largest absolute difference over the whitened batches; the first graphed batch is op by op')]
 
 def stage_run(dev, n_mock, specs, bs=PAPER_BS, epochs=5, valid_every=1):
-    "Whole epochs of the real loop, validation passes included, timed by the wall clock: the plainest projection of 72k iterations."
+    "Whole epochs of the real loop, validation passes included, by the wall clock: the plainest projection of 72k."
     from dataclasses import replace
-    from galaxy_fastai.resnet import GalaxyResNet
-    from galaxy_fastai.train import PAPER_SCHEDULE, ValidEvery, fit_schedule, schedule_learner
+    from galaxy_fastai.train import PAPER_SCHEDULE, fit_schedule, schedule_learner
+    from galaxy_fastai.speed import ValidEvery
     out, tag = [], f' v{valid_every}' if valid_every > 1 else ''
     for spec in specs:
         torch.manual_seed(0)
@@ -397,30 +424,33 @@ def stage_run(dev, n_mock, specs, bs=PAPER_BS, epochs=5, valid_every=1):
         iters = epochs * len(dls.train)
         sync(); t0 = time.perf_counter()
         with learn.no_logging(), learn.no_bar():
-            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()), cbs=spec_cbs(spec) + [ValidEvery(valid_every)] * (valid_every > 1))
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=iters, milestones=()),
+                         cbs=spec_cbs(spec) + [ValidEvery(valid_every)] * (valid_every > 1))
         sync(); wall = time.perf_counter() - t0
-        out.append(row(f'run {spec} {epochs}ep{tag}', iters * bs / wall, bs=bs, iters=iters, wall_s=round(wall, 1), valid_passes=sum(r[1] is not None for r in learn.recorder.values),
-                       note=f'{epochs} epochs of fit_schedule, first step and validation' + (f' (every {valid_every} epochs)' if valid_every > 1 else '') + ' included'))
+        every = f' (every {valid_every} epochs)' if valid_every > 1 else ''
+        out.append(row(f'run {spec} {epochs}ep{tag}', iters * bs / wall, bs=bs, iters=iters, wall_s=round(wall, 1),
+                       valid_passes=sum(r[1] is not None for r in learn.recorder.values),
+                       note=f'{epochs} epochs of fit_schedule, first step and validation{every} included'))
     return out
 
 def stage_syncs(dev, n_mock, specs, bs=PAPER_BS, iters=30):
-    "Where the real loop makes the host wait for the GPU: `torch.cuda.set_sync_debug_mode('warn')` over `iters` steps, by call site."
+    "Where the real loop makes the host wait for the GPU (`set_sync_debug_mode('warn')`) over `iters` steps, by site."
     if dev.type != 'cuda': return [dict(stage='syncs', note='needs CUDA')]
     from collections import Counter
     from dataclasses import replace
-    from galaxy_fastai.resnet import GalaxyResNet
     from galaxy_fastai.train import PAPER_SCHEDULE, fit_schedule, schedule_learner
     out = []
     for spec in specs:
         torch.manual_seed(0)
         learn = schedule_learner(spec_dls(n_mock, bs, spec, dev), spec_model(spec), PAPER_SCHEDULE)
         with learn.no_logging(), learn.no_bar():
-            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=3, milestones=()), cbs=spec_cbs(spec))   # warm-up: cudnn, caches
+            fit_schedule(learn, replace(PAPER_SCHEDULE, max_iters=3, milestones=()), cbs=spec_cbs(spec))   # warm-up
             sites, stacks = Counter(), Counter()
             def record(message, category, filename, lineno, file=None, line=None):
                 if 'ynchroniz' not in str(message): return
                 sites[f'{Path(filename).name}:{lineno}'] += 1
-                frames = [f for f in traceback.extract_stack()[:-1] if '/torch/' not in f.filename and 'warnings' not in f.filename]
+                frames = [f for f in traceback.extract_stack()[:-1]
+                          if '/torch/' not in f.filename and 'warnings' not in f.filename]
                 stacks[' < '.join(f'{Path(f.filename).name}:{f.lineno} {f.name}' for f in reversed(frames[-5:]))] += 1
             with warnings.catch_warnings():
                 warnings.simplefilter('always'); warnings.showwarning = record
@@ -429,7 +459,7 @@ def stage_syncs(dev, n_mock, specs, bs=PAPER_BS, iters=30):
                 finally: torch.cuda.set_sync_debug_mode(0)
         out.append(dict(stage=f'syncs {spec}', iters=iters, syncs_per_iter=round(sum(sites.values()) / iters, 2),
                         sites=dict(sites.most_common(12)), stacks=dict(stacks.most_common(6)),
-                        note='host waits for the GPU, by call site (and the Python frames outside torch above it), over the run'))
+                        note='host waits for the GPU, by call site (and the Python frames outside torch above it)'))
     return out
 
 def stage_profile(dev, bs=PAPER_BS, n=10, top=30, shortcut='library'):
@@ -450,7 +480,8 @@ def stage_profile(dev, bs=PAPER_BS, n=10, top=30, shortcut='library'):
     dt = lambda e: getattr(e, 'self_device_time_total', None) or getattr(e, 'self_cuda_time_total', 0)
     busy = sum(dt(e) for e in ka) / n / 1e3
     heavy = sorted(ka, key=dt, reverse=True)[:top]
-    ops = [dict(op=e.key[:90], ms_per_step=round(dt(e) / n / 1e3, 3), calls_per_step=e.count // n) for e in heavy if dt(e) > 0]
+    ops = [dict(op=e.key[:90], ms_per_step=round(dt(e) / n / 1e3, 3), calls_per_step=e.count // n)
+           for e in heavy if dt(e) > 0]
     sort = 'self_device_time_total' if hasattr(ka[0], 'self_device_time_total') else 'self_cuda_time_total'
     print(ka.table(sort_by=sort, row_limit=top), flush=True)
     return [dict(stage=name, ms_per_step_wall=round(wall * 1e3, 2), gpu_busy_ms_per_step=round(busy, 2), ops=ops,
@@ -461,14 +492,18 @@ def stage_profile(dev, bs=PAPER_BS, n=10, top=30, shortcut='library'):
 def main(out:str=None,            # folder for gpu_bench.json
          quick:bool=False,        # a few steps of each stage: a smoke test (runs on a CPU too)
          n_mock:int=1024,         # mock galaxies to generate and tile
-         workers:str='8,D,Dg',    # loaders for the loader, learner and split stages: N workers or D (crops on the device); suffixes p/u: pinned/unpinned, f: prefetch, g: CUDA graph, t: graphed transforms, c: compiled model (with g), o: old pooled shortcut
-         stages:str='model,graph,profile,tfms,loader,learner,split,check,syncs,baselines,compile',   # also: run, graph-pool, profile-pool, check-pool, graph-compile, tfms-graph, check-tfms, check-compile
+         # loaders of the loader, learner and split stages: N workers or D (crops on the device); suffixes p/u:
+         # pinned/unpinned, f: prefetch, g: CUDA graph, t: graphed transforms, c: compiled model (with g), o: old pool
+         workers:str='8,D,Dg',
+         # also: run, graph-pool, profile-pool, check-pool, graph-compile, tfms-graph, check-tfms, check-compile
+         stages:str='model,graph,profile,tfms,loader,learner,split,check,syncs,baselines,compile',
          budget_s:float=420.,     # skip the stages not started after this many seconds
-         run_epochs:str='5',      # epochs of each `run` row, comma-separated (several: the per-epoch cost from the slope)
+         run_epochs:str='5',      # epochs of each `run` row, comma-separated (several: per-epoch cost from the slope)
          run_workers:str=None,    # loaders of the run stage (default: --workers)
-         run_valid_every:int=1,   # the run stage validates after every this many epochs (train.ValidEvery)
+         run_valid_every:int=1,   # the run stage validates after every this many epochs (speed.ValidEvery)
          check_iters:str='40',    # training iterations of each check / check-compile row, comma-separated
-         model_variants:str=None): # rows of the model stage, comma-separated (model, model-fp32, model-foreach, model-slice, model-pool, big); default all
+         # rows of the model stage, comma-separated (model, model-fp32, model-foreach, model-slice, model-pool, big)
+         model_variants:str=None): # default: all
     t_start = time.perf_counter()
     global N_GALAXIES
     dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
@@ -480,7 +515,8 @@ def main(out:str=None,            # folder for gpu_bench.json
                 cpus=os.cpu_count(), n_iters=n, warmup=warmup)
     print(json.dumps(info), flush=True)
     if dev.type == 'cuda': torch.backends.cudnn.benchmark = True
-    runs = dict(model=lambda: stage_model(dev, n, warmup, bs, big, model_variants and model_variants.split(',')), graph=lambda: stage_graph(dev, n, warmup, bs),
+    runs = dict(model=lambda: stage_model(dev, n, warmup, bs, big, model_variants and model_variants.split(',')),
+                graph=lambda: stage_graph(dev, n, warmup, bs),
                 **{'graph-pool': lambda: stage_graph(dev, n, warmup, bs, 'pool'),
                    'profile-pool': lambda: stage_profile(dev, bs, shortcut='pool'),
                    'check-pool': lambda: stage_check(dev, n_mock, bs, spec='Do')},
@@ -488,15 +524,19 @@ def main(out:str=None,            # folder for gpu_bench.json
                 **{'graph-compile': lambda: stage_graph(dev, n, warmup, bs, compile=True),
                    'tfms-graph': lambda: stage_tfms(dev, n, warmup, n_mock, bs, graphed=True),
                    'check-tfms': lambda: stage_check_tfms(dev, n_mock, bs),
-                   'check-compile': lambda: [r for i in check_iters.split(',') for r in stage_check(dev, n_mock, bs, int(i), compile=True)]},
+                   'check-compile': lambda: [r for i in check_iters.split(',')
+                                             for r in stage_check(dev, n_mock, bs, int(i), compile=True)]},
                 baselines=lambda: stage_baselines(dev, max(n // 4, 2), max(warmup // 2, 1), bs),
                 tfms=lambda: stage_tfms(dev, n, warmup, n_mock, bs),
                 loader=lambda: stage_loader(dev, n, warmup, n_mock, ws, bs),
                 learner=lambda: stage_learner(dev, n, warmup, n_mock, ws, bs),
                 split=lambda: stage_split(dev, n, warmup, n_mock, ws, bs),
-                check=lambda: [r for i in check_iters.split(',') for r in stage_check(dev, n_mock, bs, int(i))], profile=lambda: stage_profile(dev, bs),
+                check=lambda: [r for i in check_iters.split(',') for r in stage_check(dev, n_mock, bs, int(i))],
+                profile=lambda: stage_profile(dev, bs),
                 hostprof=lambda: stage_hostprof(dev, n, warmup, n_mock, ws, bs),
-                run=lambda: [r for e in run_epochs.split(',') for r in stage_run(dev, n_mock, run_workers.split(',') if run_workers else ws, bs, int(e), run_valid_every)],
+                run=lambda: [r for e in run_epochs.split(',')
+                             for r in stage_run(dev, n_mock, run_workers.split(',') if run_workers else ws, bs, int(e),
+                                                run_valid_every)],
                 syncs=lambda: stage_syncs(dev, n_mock, [w for w in ws if w.startswith('D')] or ws[:1], bs))
     rows = []
     for name in stages.split(','):
@@ -516,7 +556,8 @@ def main(out:str=None,            # folder for gpu_bench.json
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out)/'gpu_bench.json').write_text(json.dumps(dict(info=info, rows=rows), indent=1))
     import pandas as pd
-    cols = ['stage', 'images_per_s', 'ms_per_iter_128', 'projected_72k_min', 'wait_ms', 'step_ms', 'stage_s', 'note', 'error']
+    cols = ['stage', 'images_per_s', 'ms_per_iter_128', 'projected_72k_min', 'wait_ms', 'step_ms', 'stage_s', 'note',
+            'error']
     print(json.dumps(info))
     print(pd.DataFrame(rows).reindex(columns=cols).to_string(index=False, max_colwidth=60))
     failed = [r['stage'] for r in rows if 'error' in r]
