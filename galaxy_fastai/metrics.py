@@ -1,4 +1,4 @@
-"""The evaluation of §5: accuracy, precision/recall/F1 (Table 4), confusion matrix (Table 5), ROC/AUC (Figure 9), multi-scale and 10-run accuracy (Tables 6–7), the paper's numbers beside ours, and a report writer.
+"""The evaluation of §5: accuracy, P/R/F1, confusion, ROC/AUC, multi-scale and 10-run accuracy (Tables 4–7, Figure 9).
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/metrics.html.md"""
 
@@ -10,8 +10,8 @@ __all__ = ['PAPER_N_TEST', 'PAPER_TEST_BATCHES', 'PAPER_TEST_BATCH_SIZE', 'PAPER
            'check_labels', 'check_probs', 'decode_preds', 'accuracy_pct', 'classification_report_df', 'confusion_df',
            'labels_from_confusion', 'per_class_accuracy', 'StoredPreds', 'interpretation_from_preds', 'roc_auc_table',
            'plot_roc', 'multiscale_accuracy', 'DihedralTTA', 'ten_run_summary', 'compare_with_paper', 'paper_rows',
-           'summary_row', 'df_to_markdown', 'evaluation_tables', 'table6_row', 'protocol_row', 'evaluation_report',
-           'write_report']
+           'summary_row', 'df_to_markdown', 'evaluation_tables', 'table6_row', 'protocol_row', 'write_report',
+           'evaluation_report']
 
 # %% ../nbs/10_metrics.ipynb #9538025c
 from pathlib import Path
@@ -29,7 +29,7 @@ from fastai.interpret import ClassificationInterpretation
 from fastai.torch_core import TensorImage
 from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage.dihedral`)
 
-from .selection import CLASS_NAMES, N_CLASSES, FACE_ON_DISK, PAPER_SPLIT_COUNTS
+from .selection import CLASS_NAMES, N_CLASSES, FACE_ON_DISK
 
 # %% ../nbs/10_metrics.ipynb #72600f45
 PAPER_N_TEST = 2879
@@ -46,13 +46,14 @@ def _by_class(rows, columns):
     "A per-class table of the paper, rows = `CLASS_NAMES` then the average."
     return pd.DataFrame(rows, index=pd.Index(list(CLASS_NAMES) + ['weighted avg'], name='class'), columns=columns)
 
+# %% ../nbs/10_metrics.ipynb #327e3100
 PAPER_TABLE4 = _by_class([[0.9611, 0.9634, 0.9622],
                           [0.9561, 0.9431, 0.9495],
                           [0.7234, 0.5862, 0.6476],
                           [0.9412, 0.9485, 0.9448],
                           [0.9573, 0.9782, 0.9677],
                           [0.9512, 0.9521, 0.9515]], ['precision', 'recall', 'f1'])
-"Table 4: per-class precision, recall, F1 of the paper's network; its 'Average' row is support-weighted."
+"Table 4: the paper network's per-class precision, recall, F1; its 'Average' is support-weighted."
 
 PAPER_TABLE5 = pd.DataFrame([[815,  21,  0,   0,  10],
                              [ 29, 762,  0,   0,  17],
@@ -60,18 +61,19 @@ PAPER_TABLE5 = pd.DataFrame([[815,  21,  0,   0,  10],
                              [  0,   3, 12, 368,   5],
                              [  4,   7,  1,   5, 763]],
                             index=pd.Index(CLASS_NAMES, name='true'), columns=pd.Index(CLASS_NAMES, name='predicted'))
-"Table 5 as printed; its numbers show rows = true class and columns = predicted (the caption says the reverse)."
+"Table 5 as printed, stored as its numbers show: rows = true class, columns = predicted."
 
-PAPER_CLASS_ACCURACY = pd.Series([96.6785, 94.4238, 58.6207, 94.3590, 97.6953], index=pd.Index(CLASS_NAMES, name='class'),
-                                 name='accuracy (%)')
+PAPER_CLASS_ACCURACY = pd.Series([96.6785, 94.4238, 58.6207, 94.3590, 97.6953],
+                                 index=pd.Index(CLASS_NAMES, name='class'), name='accuracy (%)')
 "Per-class 'accuracy' of the abstract and §5.2: Table 5's diagonal over Table 2's test counts."
 
 PAPER_FIG9_AUC = 0.9823
 "Figure 9: average one-vs-rest AUC of the paper's network (the averaging is not stated)."
 
-PAPER_TABLE6 = pd.Series([93.8800, 91.8230, 93.1336, 94.2014, 94.0972, 94.6875], index=pd.Index(list(PAPER_MODEL_NAMES), name='model'),
-                         name='accuracy (%)')
-"Table 6: accuracy (%) over test scales Q = 180..240, mean over Q of the per-Q maximum of 10 runs."
+# %% ../nbs/10_metrics.ipynb #78c852c9
+PAPER_TABLE6 = pd.Series([93.8800, 91.8230, 93.1336, 94.2014, 94.0972, 94.6875],
+                         index=pd.Index(list(PAPER_MODEL_NAMES), name='model'), name='accuracy (%)')
+"Table 6: accuracy (%) over test scales Q = 180..240, the mean over Q of each Q's best of 10 runs."
 
 PAPER_TABLE7 = pd.DataFrame([[94.6528, 0.9455, 0.9465, 0.9456, 0.9793],
                              [92.2569, 0.9207, 0.9226, 0.9215, 0.9809],
@@ -81,7 +83,7 @@ PAPER_TABLE7 = pd.DataFrame([[94.6528, 0.9455, 0.9465, 0.9456, 0.9793],
                              [95.2083, 0.9512, 0.9521, 0.9515, 0.9823]],
                             index=pd.Index(list(PAPER_MODEL_NAMES), name='model'),
                             columns=['accuracy (%)', 'precision', 'recall', 'f1', 'auc'])
-"Table 7: best of 10 runs and of the test scales: accuracy (%), average precision, recall, F1 and AUC."
+"Table 7: best of 10 runs and of the scales: accuracy (%), average precision, recall, F1 and AUC."
 
 # %% ../nbs/10_metrics.ipynb #52a83c82
 def to_array(x) -> np.ndarray:
@@ -93,14 +95,16 @@ def check_labels(y, n_classes:int=N_CLASSES, name:str='y_true') -> np.ndarray:
     y = to_array(y)
     if y.ndim != 1: raise ValueError(f'{name} must be 1-D labels, got shape {y.shape}')
     if y.size and not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.equal(np.mod(y, 1), 0)): raise ValueError(f'{name} must hold integer labels, got dtype {y.dtype}')
+        if not np.all(np.equal(np.mod(y, 1), 0)):
+            raise ValueError(f'{name} must hold integer labels, got dtype {y.dtype}')
         y = y.astype(int)
     bad = np.flatnonzero((y < 0) | (y >= n_classes))
-    if bad.size: raise ValueError(f'{name}[{bad[0]}] = {y[bad[0]]} is not a class label 0..{n_classes-1} ({bad.size} such rows)')
+    if bad.size: raise ValueError(f'{name}[{bad[0]}] = {y[bad[0]]} is not a class label 0..{n_classes-1} '
+                                  f'({bad.size} such rows)')
     return y.astype(int)
 
 def check_probs(probs, n_classes:int=N_CLASSES, n:int|None=None, name:str='probs') -> np.ndarray:
-    "`probs` as an N×n_classes float array, with `n` rows if given (else a ValueError saying what is wrong)."
+    "`probs` as an N×`n_classes` float array (of `n` rows if given), else a ValueError saying why."
     p = to_array(probs).astype(float)
     if p.ndim != 2 or p.shape[1] != n_classes:
         raise ValueError(f'{name} must be N×{n_classes} class probabilities, got shape {p.shape}')
@@ -125,14 +129,14 @@ def accuracy_pct(y_true, preds, n_classes:int=N_CLASSES) -> float:
 
 # %% ../nbs/10_metrics.ipynb #dd842fce
 def classification_report_df(y_true, preds, class_names=CLASS_NAMES) -> pd.DataFrame:
-    "Table 4: per-class precision, recall, F1 and support, plus 'macro avg' and 'weighted avg' rows."
+    "Table 4: per-class precision, recall, F1 and support, and their macro and weighted averages."
     n = len(class_names)
     y = check_labels(y_true, n)
     yp, labels = decode_preds(preds, n, len(y)), list(range(n))
-    p, r, f, s = skm.precision_recall_fscore_support(y, yp, labels=labels, zero_division=0)
+    prf = lambda avg=None: skm.precision_recall_fscore_support(y, yp, labels=labels, average=avg, zero_division=0)
+    p, r, f, s = prf()
     rows = {name: (p[i], r[i], f[i], s[i]) for i, name in enumerate(class_names)}
-    for avg in ('macro', 'weighted'):
-        rows[f'{avg} avg'] = (*skm.precision_recall_fscore_support(y, yp, labels=labels, average=avg, zero_division=0)[:3], s.sum())
+    for avg in ('macro', 'weighted'): rows[f'{avg} avg'] = (*prf(avg)[:3], s.sum())
     df = pd.DataFrame.from_dict(rows, orient='index', columns=['precision', 'recall', 'f1', 'support'])
     df.index.name = 'class'
     return df.astype({'support': int})
@@ -155,7 +159,7 @@ def labels_from_confusion(cm) -> tuple:
 
 # %% ../nbs/10_metrics.ipynb #f08101ac
 def per_class_accuracy(cm, counts=None) -> pd.Series:
-    "Per-class accuracy (%) from confusion matrix `cm` (rows = true): diagonal over `counts` (default: row sums)."
+    "Per-class accuracy (%) of confusion matrix `cm` (rows = true): diagonal over `counts` or row sums."
     arr = to_array(cm).astype(float)
     counts = arr.sum(1) if counts is None else to_array(counts).astype(float)
     index = pd.Index(cm.index, name='class') if isinstance(cm, pd.DataFrame) else None
@@ -163,12 +167,13 @@ def per_class_accuracy(cm, counts=None) -> pd.Series:
 
 # %% ../nbs/10_metrics.ipynb #858637ef
 class StoredPreds:
-    "Stands in for a `Learner` in fastai's `Interpretation`: `get_preds` returns saved probabilities."
-    def __init__(self, probs, targs): self.probs, self.targs = torch.as_tensor(probs).float(), torch.as_tensor(targs).long()
+    "A stand-in `Learner` for fastai's `Interpretation`: `get_preds` returns saved probabilities."
+    def __init__(self, probs, targs):
+        self.probs, self.targs = torch.as_tensor(probs).float(), torch.as_tensor(targs).long()
     def get_preds(self, *args, **kwargs): return self.probs, self.targs, self.probs.argmax(1)
 
 def interpretation_from_preds(y_true, probs, class_names=CLASS_NAMES) -> ClassificationInterpretation:
-    "fastai's `ClassificationInterpretation` over saved `probs` (N×C) and labels `y_true`, no model needed."
+    "fastai's `ClassificationInterpretation` of saved `probs` (N×C) and labels `y_true`: no model needed."
     n = len(class_names)
     y = check_labels(y_true, n)
     p = check_probs(probs, n, len(y))
@@ -179,7 +184,7 @@ def interpretation_from_preds(y_true, probs, class_names=CLASS_NAMES) -> Classif
 
 # %% ../nbs/10_metrics.ipynb #5f28545e
 def roc_auc_table(y_true, probs, class_names=CLASS_NAMES) -> pd.DataFrame:
-    "One-vs-rest AUC per class (NaN for a class absent from `y_true`) and its macro, weighted, micro averages."
+    "One-vs-rest AUC per class (NaN if absent from `y_true`) and its macro, weighted and micro averages."
     n = len(class_names)
     y = check_labels(y_true, n)
     p = check_probs(probs, n, len(y))
@@ -194,6 +199,7 @@ def roc_auc_table(y_true, probs, class_names=CLASS_NAMES) -> pd.DataFrame:
                       index=pd.Index([*class_names, *avgs], name='class'))
     return df
 
+# %% ../nbs/10_metrics.ipynb #01057ccb
 def plot_roc(y_true, probs, class_names=CLASS_NAMES, ax=None, title:str='ROC, one class vs rest'):
     "Figure 9: one-vs-rest ROC curve of each class present in `y_true`, with its AUC in the legend."
     n = len(class_names)
@@ -210,7 +216,7 @@ def plot_roc(y_true, probs, class_names=CLASS_NAMES, ax=None, title:str='ROC, on
 def _is_scale(k) -> bool: return isinstance(k, (int, np.integer))
 
 def multiscale_accuracy(y_true, probs_by_q:dict, n_classes:int=N_CLASSES) -> pd.Series:
-    "Accuracy (%) at each test scale Q of `probs_by_q` ({Q: N×C probs}, optional 'mean'), plus 'mean' and 'mean of Q'."
+    "Accuracy (%) at each test scale Q of `probs_by_q` ({Q: N×C probs}), their 'mean' and 'mean of Q'."
     y = check_labels(y_true, n_classes)
     qs = sorted(k for k in probs_by_q if _is_scale(k))
     other = [k for k in probs_by_q if not _is_scale(k) and k != 'mean']
@@ -218,13 +224,15 @@ def multiscale_accuracy(y_true, probs_by_q:dict, n_classes:int=N_CLASSES) -> pd.
     if not qs: raise ValueError('probs_by_q holds no integer test scale Q')
     probs = {q: check_probs(probs_by_q[q], n_classes, len(y), f'probs_by_q[{q}]') for q in qs}
     mean = probs_by_q.get('mean')
-    mean = np.mean([probs[q] for q in qs], 0) if mean is None else check_probs(mean, n_classes, len(y), "probs_by_q['mean']")
+    if mean is None: mean = np.mean([probs[q] for q in qs], 0)
+    else: mean = check_probs(mean, n_classes, len(y), "probs_by_q['mean']")
     acc = pd.Series({q: accuracy_pct(y, probs[q], n_classes) for q in qs}, dtype=float)
-    return pd.concat([acc, pd.Series({'mean': accuracy_pct(y, mean, n_classes), 'mean of Q': acc.mean()})]).rename('accuracy (%)')
+    summary = pd.Series({'mean': accuracy_pct(y, mean, n_classes), 'mean of Q': acc.mean()})
+    return pd.concat([acc, summary]).rename('accuracy (%)')
 
 # %% ../nbs/10_metrics.ipynb #259966e2
 class DihedralTTA(nn.Module):
-    "Wrap `model` to average its softmax over the 8 dihedral views of each image (Dieleman et al.'s test-time averaging); returns log-probabilities."
+    "`model` with its softmax averaged over the 8 dihedral views of an image; returns log-probabilities."
     def __init__(self, model:nn.Module, views=range(8)):
         super().__init__()
         self.model, self.views = model, list(views)
@@ -235,7 +243,7 @@ class DihedralTTA(nn.Module):
 
 # %% ../nbs/10_metrics.ipynb #8bce3201
 def ten_run_summary(runs) -> AttrDict:
-    "Tables 6–7 protocol over `runs` (one `multiscale_accuracy` result each): per-scale max/mean/std and the paper's two summaries."
+    "Tables 6–7 over `runs` (`multiscale_accuracy` results): per-Q max, mean, std, the two summaries."
     df = pd.DataFrame([pd.Series(r) for r in runs]).reset_index(drop=True)
     if df.empty: raise ValueError('ten_run_summary needs at least one run')
     df.index.name = 'run'
@@ -252,7 +260,7 @@ def ten_run_summary(runs) -> AttrDict:
 
 # %% ../nbs/10_metrics.ipynb #34f6707d
 def compare_with_paper(ours:pd.DataFrame, paper:pd.DataFrame) -> pd.DataFrame:
-    "`ours` and `paper` side by side: columns '<metric> (ours)', '<metric> (paper)' for each shared metric."
+    "`ours` and `paper` side by side: '<metric> (ours)' and '<metric> (paper)' for each shared metric."
     ours, paper = (o.to_frame() if isinstance(o, pd.Series) else o for o in (ours, paper))
     shared = [c for c in ours.columns if c in paper.columns]
     if not shared: raise ValueError(f'no metric in common: ours {list(ours.columns)}, paper {list(paper.columns)}')
@@ -266,8 +274,9 @@ def paper_rows(paper:pd.DataFrame, class_names=CLASS_NAMES) -> pd.DataFrame:
     "`paper` with its rows for the paper's classes renamed, in order, to `class_names`."
     return paper.rename(index=dict(zip(CLASS_NAMES, class_names)))
 
+# %% ../nbs/10_metrics.ipynb #a234e5e3
 def summary_row(y_true, probs, class_names=CLASS_NAMES, model:str='galaxy_resnet') -> pd.DataFrame:
-    "Our Table 7 row for `model`: accuracy (%), weighted precision, recall, F1, and macro one-vs-rest AUC."
+    "Our Table 7 row for `model`: accuracy (%), weighted precision, recall, F1, macro one-vs-rest AUC."
     rep = classification_report_df(y_true, probs, class_names).loc['weighted avg']
     return pd.DataFrame({'accuracy (%)': accuracy_pct(y_true, probs, len(class_names)), 'precision': rep['precision'],
                          'recall': rep['recall'], 'f1': rep['f1'],
@@ -282,22 +291,24 @@ def df_to_markdown(df:pd.DataFrame, floatfmt:str='.4f') -> str:
         return str(v)
     head = [str(df.index.name or '')] + [str(c) for c in df.columns]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '|'.join([' --- '] * len(head)) + '|']
-    lines += ['| ' + ' | '.join([str(i)] + [fmt(v) for v in r]) + ' |' for i, r in zip(df.index, df.itertuples(index=False))]
+    rows = zip(df.index, df.itertuples(index=False))
+    lines += ['| ' + ' | '.join([str(i)] + [fmt(v) for v in r]) + ' |' for i, r in rows]
     return '\n'.join(lines) + '\n'
 
 # %% ../nbs/10_metrics.ipynb #2d8f0d94
 NOTES = {
     'orientation': 'Confusion matrix: rows = true class, columns = predicted class (§5.1, scikit-learn, fastai). '
-                   "The paper's Table 5 caption states the reverse, but its numbers (Table 4's precision = diagonal / "
-                   'column sum, recall = diagonal / row sum; row sums ≈ Table 2 test counts) show rows = true.',
-    'averages': "Table 4's 'Average' row in the paper is the support-weighted average (reproduced from Table 5 to 4 decimals); "
-                'the macro average is shown as well. Table 7 uses the weighted P/R/F1 and the macro one-vs-rest AUC '
-                '(the paper does not say how its AUC is averaged).',
+                   "The paper's Table 5 caption states the reverse, but its numbers (Table 4's precision = "
+                   'diagonal / column sum, recall = diagonal / row sum; row sums ≈ Table 2 test counts) '
+                   'show rows = true.',
+    'averages': "Table 4's 'Average' row in the paper is the support-weighted average (reproduced from Table 5 to "
+                '4 decimals); the macro average is shown as well. Table 7 uses the weighted P/R/F1 and the macro '
+                'one-vs-rest AUC (the paper does not say how its AUC is averaged).',
     'count': "The paper's 95.2083 % is 2,742 / 2,880: its test loop scored 45 batches of 64 = 2,880 images for a "
              '2,879-image test set (one image at least twice); over 2,879 the same hits would be 95.2414 %. '
              'Here every test galaxy is scored exactly once.',
-    'face_on_disk': 'Class 4 is the face-on-disk proxy (Table 1 without the Class4.1 spiral-arms cut), not the paper\'s '
-                    'spiral class: the paper\'s spiral numbers are shown beside it for reference only.',
+    'face_on_disk': "Class 4 is the face-on-disk proxy (Table 1 without the Class4.1 spiral-arms cut), not the "
+                    "paper's spiral class: the paper's spiral numbers are shown beside it for reference only.",
 }
 "Caveats written into every report (the face-on-disk note only when class 4 is the proxy)."
 
@@ -305,38 +316,40 @@ TITLES = {'table4': 'Table 4: precision, recall and F1 per class',
           'table5': 'Table 5: confusion matrix (rows = true class, columns = predicted)',
           'auc': 'Figure 9: one-vs-rest AUC per class and averaged',
           'table7': 'Table 7: accuracy, weighted precision/recall/F1, macro AUC',
-          'per_class_accuracy': "Per-class accuracy (ours: over true counts = recall; paper's abstract: over Table 2 counts)",
+          'per_class_accuracy': "Per-class accuracy (ours: over true counts = recall; "
+                                "paper's abstract: over Table 2 counts)",
           'table6': 'Table 6: accuracy (%) at each test scale Q',
           'ten_runs': 'Runs: max, mean and std over runs of each accuracy',
           'protocol': 'The 10-run protocol (Tables 6 and 7)',
           'paper5': "The paper's Table 5 (rows = true, as its numbers show; its own class names)"}
 "Section titles of `report.md`, by table name."
 
-def _save_fig(fig, path):
-    fig.savefig(path, dpi=80, bbox_inches='tight')
-    plt.close(fig)
-
+# %% ../nbs/10_metrics.ipynb #49f713e0
 def evaluation_tables(y_true, probs, class_names=CLASS_NAMES, model:str='galaxy_resnet') -> AttrDict:
-    "Tables 4, 5, 7, per-class accuracy and AUC of one probability array, the paper's numbers beside ours where it has them."
-    ours = AttrDict(table4=classification_report_df(y_true, probs, class_names), table5=confusion_df(y_true, probs, class_names),
-                    auc=roc_auc_table(y_true, probs, class_names), table7=summary_row(y_true, probs, class_names, model))
+    "Tables 4, 5, 7, per-class accuracy and AUC of one probability array, the paper's beside ours."
+    ours = AttrDict(table4=classification_report_df(y_true, probs, class_names),
+                    table5=confusion_df(y_true, probs, class_names), auc=roc_auc_table(y_true, probs, class_names),
+                    table7=summary_row(y_true, probs, class_names, model))
     ours.per_class_accuracy = per_class_accuracy(ours.table5).to_frame()
     if model == 'galaxy_resnet':   # Tables 4, 5 and Figure 9 are of the paper's own network only
         ours.table4 = compare_with_paper(ours.table4, paper_rows(PAPER_TABLE4, class_names))
         ours.auc = compare_with_paper(ours.auc, pd.DataFrame({'auc': [PAPER_FIG9_AUC]}, index=['macro avg']))
-        ours.per_class_accuracy = compare_with_paper(ours.per_class_accuracy, paper_rows(PAPER_CLASS_ACCURACY.to_frame(), class_names))
+        paper_acc = paper_rows(PAPER_CLASS_ACCURACY.to_frame(), class_names)
+        ours.per_class_accuracy = compare_with_paper(ours.per_class_accuracy, paper_acc)
     if model in PAPER_TABLE7.index: ours.table7 = compare_with_paper(ours.table7, PAPER_TABLE7.loc[[model]])
     return ours
 
+# %% ../nbs/10_metrics.ipynb #bb836f2c
 def table6_row(y_true, probs_by_q:dict, n_classes:int=N_CLASSES, model:str='galaxy_resnet') -> pd.DataFrame:
-    "Our Table 6 row for `model`: accuracy (%) per Q, 'mean', 'mean of Q', and the paper's number when it has one."
+    "Our Table 6 row for `model`: accuracy (%) per Q, 'mean' and 'mean of Q', and the paper's if any."
     ms = multiscale_accuracy(y_true, probs_by_q, n_classes)
-    row = pd.DataFrame([ms.values], index=pd.Index([model], name='model'), columns=[f'Q={c}' if _is_scale(c) else c for c in ms.index])
+    cols = [f'Q={c}' if _is_scale(c) else c for c in ms.index]
+    row = pd.DataFrame([ms.values], index=pd.Index([model], name='model'), columns=cols)
     if model in PAPER_TABLE6.index: row['paper (%)'] = PAPER_TABLE6[model]
     return row
 
 def protocol_row(runs, model:str='galaxy_resnet') -> pd.DataFrame:
-    "The 10-run protocol of `runs` as one row: Table 6's and Table 7's accuracies (paper beside) and the plain mean."
+    "The 10-run protocol of `runs` as one row: Table 6's and 7's accuracies (paper's beside), the mean."
     s = ten_run_summary(runs)
     row = pd.DataFrame({'table6: mean of per-Q max (ours)': [s.table6], 'table7: max (ours)': [s.table7],
                         'mean over runs': [s.mean_of_runs], 'runs': [s.n_runs]}, index=pd.Index([model], name='model'))
@@ -345,8 +358,35 @@ def protocol_row(runs, model:str='galaxy_resnet') -> pd.DataFrame:
         row.insert(3, 'table7 (paper)', PAPER_TABLE7.loc[model, 'accuracy (%)'])
     return row
 
+# %% ../nbs/10_metrics.ipynb #607f18c8
+def _save_fig(fig, path):
+    fig.savefig(path, dpi=80, bbox_inches='tight')
+    plt.close(fig)
+
+def write_report(res:AttrDict, out_dir, y_true, probs, class_names=CLASS_NAMES, model:str='galaxy_resnet') -> list:
+    "Write `res`'s tables as CSV and Markdown, ROC and confusion PNGs and `report.md` into `out_dir`."
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = {k: v for k, v in res.items() if isinstance(v, pd.DataFrame)}
+    files = []
+    md = [f'# Evaluation of `{model}`', '', f'{len(y_true)} test galaxies; classes: {", ".join(class_names)}.', '']
+    for name, df in tables.items():
+        df.to_csv(out / f'{name}.csv')
+        (out / f'{name}.md').write_text(df_to_markdown(df))
+        files += [out / f'{name}.csv', out / f'{name}.md']
+        md += [f'## {TITLES.get(name, name)}', '', df_to_markdown(df, '.0f' if name == 'table5' else '.4f')]
+    md += [f'## {TITLES["paper5"]}', '', df_to_markdown(PAPER_TABLE5, '.0f')]
+    _save_fig(plot_roc(y_true, probs, class_names, title=f'{model}: ROC one vs rest (Fig. 9)').figure, out / 'roc.png')
+    interp = interpretation_from_preds(y_true, probs, class_names)
+    interp.plot_confusion_matrix(title=f'{model} (rows = true)', figsize=(5, 5))
+    _save_fig(plt.gcf(), out / 'confusion.png')
+    md += ['![ROC](roc.png) ![confusion matrix](confusion.png)', '', '## Notes', ''] + [f'- {n}' for n in res.notes]
+    (out / 'report.md').write_text('\n'.join(md) + '\n')
+    return files + [out / 'roc.png', out / 'confusion.png', out / 'report.md']
+
+# %% ../nbs/10_metrics.ipynb #943c73d5
 def _probs_to_use(probs_by_q, use, n, n_rows) -> np.ndarray:
-    "The probabilities Tables 4, 5 and Figure 9 are computed from: `probs_by_q[use]` ('mean' = average over Q)."
+    "The probabilities of Tables 4, 5 and Figure 9: `probs_by_q[use]` ('mean': the average over Q)."
     if use == 'mean' and 'mean' not in probs_by_q:
         scales = [check_probs(v, n, n_rows, f'probs_by_q[{k}]') for k, v in probs_by_q.items() if _is_scale(k)]
         if scales: return np.mean(scales, 0)
@@ -355,7 +395,7 @@ def _probs_to_use(probs_by_q, use, n, n_rows) -> np.ndarray:
 
 def evaluation_report(y_true, probs_by_q, class_names=CLASS_NAMES, out_dir=None, model:str='galaxy_resnet',
                       use='mean', runs=None) -> AttrDict:
-    "Tables 4–7 and Figure 9 for one model's test predictions ({Q: probs} or one array), paper beside ours; files in `out_dir` if given."
+    "Tables 4–7 and Figure 9 of a model's test predictions, the paper's beside ours; files in `out_dir`."
     if not isinstance(probs_by_q, dict): probs_by_q = {'mean': probs_by_q}
     n = len(class_names)
     y = check_labels(y_true, n)
@@ -363,25 +403,7 @@ def evaluation_report(y_true, probs_by_q, class_names=CLASS_NAMES, out_dir=None,
     res = evaluation_tables(y, probs, class_names, model)
     if any(_is_scale(k) for k in probs_by_q): res.table6 = table6_row(y, probs_by_q, n, model)
     if runs is not None: res.ten_runs, res.protocol = ten_run_summary(runs).per_scale, protocol_row(runs, model)
-    res.notes = [NOTES[k] for k in ('orientation', 'averages', 'count')] + ([NOTES['face_on_disk']] if FACE_ON_DISK in class_names else [])
+    notes = ['orientation', 'averages', 'count'] + (['face_on_disk'] if FACE_ON_DISK in class_names else [])
+    res.notes = [NOTES[k] for k in notes]
     if out_dir is not None: res.files = write_report(res, out_dir, y, probs, class_names, model)
     return res
-
-def write_report(res:AttrDict, out_dir, y_true, probs, class_names=CLASS_NAMES, model:str='galaxy_resnet') -> list:
-    "Write the tables of `res` as CSV and Markdown, ROC and confusion PNGs, and `report.md` into `out_dir`."
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tables = {k: v for k, v in res.items() if isinstance(v, pd.DataFrame)}
-    files, md = [], [f'# Evaluation of `{model}`', '', f'{len(y_true)} test galaxies; classes: {", ".join(class_names)}.', '']
-    for name, df in tables.items():
-        df.to_csv(out / f'{name}.csv')
-        (out / f'{name}.md').write_text(df_to_markdown(df))
-        files += [out / f'{name}.csv', out / f'{name}.md']
-        md += [f'## {TITLES.get(name, name)}', '', df_to_markdown(df, '.0f' if name == 'table5' else '.4f')]
-    md += [f'## {TITLES["paper5"]}', '', df_to_markdown(PAPER_TABLE5, '.0f')]
-    _save_fig(plot_roc(y_true, probs, class_names, title=f'{model}: ROC one vs rest (Fig. 9)').figure, out / 'roc.png')
-    interpretation_from_preds(y_true, probs, class_names).plot_confusion_matrix(title=f'{model} (rows = true)', figsize=(5, 5))
-    _save_fig(plt.gcf(), out / 'confusion.png')
-    md += ['![ROC](roc.png) ![confusion matrix](confusion.png)', '', '## Notes', ''] + [f'- {n}' for n in res.notes]
-    (out / 'report.md').write_text('\n'.join(md) + '\n')
-    return files + [out / 'roc.png', out / 'confusion.png', out / 'report.md']

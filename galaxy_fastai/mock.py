@@ -17,26 +17,27 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from PIL import Image
 
-from .selection import (CLASS_NAMES, PAPER_THRESHOLDS, FACE_ON_DISK_THRESHOLDS, PAPER_COUNTS,
-                                     QUESTION_PARENT, IMAGES_FOLDER, SOLUTION_FILES, image_path, solutions_csv,
-                                     read_solutions, assign_classes, thresholds_for, class_names_for)
+from .selection import (CLASS_NAMES, PAPER_THRESHOLDS, PAPER_COUNTS, QUESTION_PARENT, IMAGES_FOLDER,
+                                     SOLUTION_FILES, image_path, solutions_csv, read_solutions, assign_classes,
+                                     thresholds_for, class_names_for, is_data_root, galaxy_fastai_home, galaxy_data,
+                                     kaggle_credentials, download_kaggle)
 
 # %% auto #0
 __all__ = ['MOCK_VERSION', 'IMAGE_SIZE', 'UPSAMPLE', 'RENDER_SIZE', 'IMAGE_CENTRE', 'JPEG_QUALITY', 'JPEG_SUBSAMPLING',
            'MOCK_ID_START', 'MOCK_ID_SPAN', 'SOLUTIONS_FILE', 'CATALOGUE_FILE', 'AMBIGUOUS', 'KIND_NAMES',
            'AMBIGUOUS_SHARE', 'MIN_KIND_SHARE', 'ARM_NUMBERS', 'ARM_NUMBER_P', 'AMBIGUOUS_VARIANTS', 'DRAW',
-           'KAGGLE_ANSWERS', 'KAGGLE_COLUMNS', 'VOTE_MARGIN', 'NEAR_THRESHOLD', 'SMOOTH_KINDS', 'COLOURS',
-           'DUST_EXTINCTION', 'SKY_LEVEL', 'STRETCH_SOFTENING', 'STRETCH_MAX', 'FIELD_EXCLUSION', 'save_jpeg',
-           'kind_shares', 'kind_counts', 'mock_ids_and_kinds', 'galaxy_rngs', 'draw_completely_round',
+           'KAGGLE_ANSWERS', 'KAGGLE_COLUMNS', 'SMOOTH_KINDS', 'VOTE_MARGIN', 'NEAR_THRESHOLD', 'COLOURS',
+           'DUST_EXTINCTION', 'FIELD_EXCLUSION', 'SKY_LEVEL', 'STRETCH_SOFTENING', 'STRETCH_MAX', 'VOTE_PAIRS',
+           'save_jpeg', 'kind_shares', 'kind_counts', 'mock_ids_and_kinds', 'galaxy_rngs', 'draw_completely_round',
            'draw_in_between', 'draw_cigar', 'draw_edge_on', 'draw_spiral', 'draw_ambiguous', 'apparent_axis_ratio',
-           'conditional_votes', 'kaggle_fractions', 'first_class', 'votes_fit', 'mock_votes', 'to_render', 'sersic_b',
-           'galaxy_coords', 'sersic', 'spiral_arms', 'deposit', 'gaussian_blur', 'render_galaxy', 'add_neighbours',
-           'add_stars', 'asinh_stretch', 'render', 'mock_galaxy', 'light_centroid', 'make_mock_dataset',
-           'read_catalogue', 'galaxy_fastai_home', 'mock_data', 'plot_mock_and_real', 'plot_votes']
+           'kaggle_fractions', 'conditional_votes', 'first_class', 'votes_fit', 'mock_votes', 'to_render',
+           'galaxy_coords', 'sersic_b', 'sersic', 'spiral_arms', 'deposit', 'gaussian_blur', 'render_galaxy',
+           'add_neighbours', 'add_stars', 'asinh_stretch', 'render', 'mock_galaxy', 'light_centroid',
+           'make_mock_dataset', 'read_catalogue', 'mock_data', 'find_data', 'plot_mock_and_real', 'plot_votes']
 
 # %% ../nbs/01_mock.ipynb #167d9a4b
 MOCK_VERSION = '1'
-"Changes whenever the generator's output changes; part of the cache folder name, so old caches are never reused."
+"Changes whenever the generator's output changes; part of the cache folder's name."
 
 IMAGE_SIZE = 424          # Kaggle images are 424×424×3 (§2)
 UPSAMPLE = 2              # galaxies are rendered at 212×212 and upsampled, like the smooth resampled Kaggle cutouts
@@ -54,12 +55,12 @@ def save_jpeg(im:Image.Image, path):
 # %% ../nbs/01_mock.ipynb #8985b15f
 AMBIGUOUS = 'ambiguous'
 KIND_NAMES = CLASS_NAMES + (AMBIGUOUS,)
-"The five Table 1 kinds (same names and order as the selection's classes 0–4) and the ambiguous objects."
+"The five Table 1 kinds (the selection's classes 0–4, in order) and the ambiguous objects."
 AMBIGUOUS_SHARE = 0.15
 MIN_KIND_SHARE = 0.05
 
 def kind_shares() -> dict:
-    "Fraction of each kind: Table 1's class mix with each class at least `MIN_KIND_SHARE`, plus `AMBIGUOUS_SHARE`."
+    "Fraction of each kind: Table 1's mix, each class at least `MIN_KIND_SHARE`, plus `AMBIGUOUS_SHARE`."
     p = np.array([PAPER_COUNTS[label] for label in range(len(CLASS_NAMES))], float)
     p = np.maximum(p/p.sum(), MIN_KIND_SHARE)
     p = p/p.sum()*(1 - AMBIGUOUS_SHARE)
@@ -102,7 +103,7 @@ def _smooth(rng, kind, q_lo, q_hi, re_lo=10, re_hi=30, sb_lo=40, sb_hi=400) -> d
     return g
 
 def _disc(rng, kind, incl_lo, incl_hi, h_lo=10, h_hi=22) -> dict:
-    "An exponential disc (scale length `h`, inclination `incl`, thickness `q0`) with a Sérsic bulge of light fraction `bt`."
+    "An exponential disc (scale length `h`, inclination `incl`, thickness `q0`) with a Sérsic bulge."
     g = _base(rng, kind)
     g.update(h=rng.uniform(h_lo, h_hi), incl=rng.uniform(incl_lo, incl_hi), q0=rng.uniform(0.1, 0.25),
              bt=rng.uniform(0.05, 0.5), bulge_n=rng.uniform(1, 4), bulge_q=rng.uniform(0.7, 1.0))
@@ -113,7 +114,7 @@ def _disc(rng, kind, incl_lo, incl_hi, h_lo=10, h_hi=22) -> dict:
 ARM_NUMBERS, ARM_NUMBER_P = (1, 2, 3, 4), (0.05, 0.65, 0.2, 0.1)
 
 def _arms(rng, g, amp_lo, amp_hi, m=None) -> dict:
-    "Add logarithmic spiral arms to disc `g`: `m` arms, pitch angle, fraction `arm_amp` of the disc light in them."
+    "Add logarithmic spiral arms to disc `g`: `m` arms, a pitch angle, a fraction `arm_amp` of its light."
     g.update(arms=int(m or rng.choice(ARM_NUMBERS, p=ARM_NUMBER_P)), pitch=rng.uniform(10, 35),
              arm_amp=rng.uniform(amp_lo, amp_hi), arm_phase=rng.uniform(0, 360))
     return g
@@ -132,9 +133,10 @@ def draw_cigar(rng) -> dict:
     return _smooth(rng, 'cigar', 0.18, 0.32)
 
 def draw_edge_on(rng) -> dict:
-    "Class 3: a thin disc seen at 82–90°, bulge up to 40 % of the light, reddened, a dust lane half of the time."
+    "Class 3: a thin disc seen at 82–90°, reddened, bulge ≤ 40 % of the light, a dust lane half the time."
     g = _disc(rng, 'edge_on', 82, 90)
-    g.update(bt=rng.uniform(0.0, 0.4), dust=rng.uniform(0.8, 2.5) if rng.random() < 0.5 else 0.0, redden=rng.uniform(0.3, 1.0))
+    g.update(bt=rng.uniform(0.0, 0.4), dust=rng.uniform(0.8, 2.5) if rng.random() < 0.5 else 0.0,
+             redden=rng.uniform(0.3, 1.0))
     return g
 
 def draw_spiral(rng) -> dict:
@@ -144,7 +146,9 @@ def draw_spiral(rng) -> dict:
              bt=rng.uniform(0.03, 0.25))
     return g
 
-AMBIGUOUS_VARIANTS = ('round_or_in_between', 'in_between_or_cigar', 'inclined_disc', 'lenticular', 'weak_arms', 'faint_smooth')
+# %% ../nbs/01_mock.ipynb #dccd5036
+AMBIGUOUS_VARIANTS = ('round_or_in_between', 'in_between_or_cigar', 'inclined_disc', 'lenticular', 'weak_arms',
+                      'faint_smooth')
 
 def draw_ambiguous(rng) -> dict:
     "An object between kinds; its `variant` says which of `AMBIGUOUS_VARIANTS` it is."
@@ -160,11 +164,13 @@ def draw_ambiguous(rng) -> dict:
     g['variant'] = variant
     return g
 
-DRAW = dict(zip(KIND_NAMES, (draw_completely_round, draw_in_between, draw_cigar, draw_edge_on, draw_spiral, draw_ambiguous)))
+DRAW = dict(zip(KIND_NAMES, (draw_completely_round, draw_in_between, draw_cigar, draw_edge_on, draw_spiral,
+                             draw_ambiguous)))
 "The parameter drawer of each kind."
 
+# %% ../nbs/01_mock.ipynb #b01834b9
 def apparent_axis_ratio(g:dict) -> float:
-    "Axis ratio on the sky: the spheroid's `q`, or Hubble's formula for a disc of thickness `q0` at inclination `incl`."
+    "Axis ratio on the sky: a spheroid's `q`, or Hubble's formula for a disc."
     if g['bt'] >= 1: return g['q']
     i = np.deg2rad(g['incl'])
     return float(np.sqrt(np.cos(i)**2 + (g['q0']*np.sin(i))**2))
@@ -173,12 +179,21 @@ def apparent_axis_ratio(g:dict) -> float:
 KAGGLE_ANSWERS = {1: 3, 2: 2, 3: 2, 4: 2, 5: 4, 6: 2, 7: 3, 8: 7, 9: 3, 10: 3, 11: 6}
 "Number of answers of each Galaxy Zoo 2 question, as in Kaggle's 37 columns."
 KAGGLE_COLUMNS = [f'Class{q}.{a}' for q, n in KAGGLE_ANSWERS.items() for a in range(1, n + 1)]
-VOTE_MARGIN = 0.02
-NEAR_THRESHOLD = 0.06
+
+def kaggle_fractions(cond:dict) -> dict:
+    "Kaggle's cumulative fractions: each conditional answer times the fraction that reached its question."
+    out = {}
+    for q, n in KAGGLE_ANSWERS.items():
+        parent = QUESTION_PARENT[q]
+        reach = 1.0 if parent is None else out[parent]
+        for a in range(n): out[f'Class{q}.{a + 1}'] = float(reach*cond[q][a])
+    return out
+
+# %% ../nbs/01_mock.ipynb #52907b51
 SMOOTH_KINDS = CLASS_NAMES[:3]
 
 def _answers(rng, n, main, share, weights=None) -> np.ndarray:
-    "Conditional fractions of one question: answer `main` gets `share`, the rest is split by Dirichlet(`weights`)."
+    "Conditional fractions of one question: `share` for answer `main`, the rest split by Dirichlet."
     w = np.ones(n) if weights is None else np.asarray(weights, float)
     return np.insert(rng.dirichlet(np.delete(w, main))*(1 - share), main, share)
 
@@ -199,12 +214,14 @@ def _t07(g, rng, qa) -> np.ndarray:
     u, var = rng.uniform, g['variant']
     if var == 'round_or_in_between': return _answers(rng, 3, 0, u(0.3, 0.6), (1, 3, 0.2))
     if var == 'in_between_or_cigar': return _answers(rng, 3, 1, u(0.3, 0.6), (0.2, 1, 3))
-    shape = {'completely_round': 0, 'in_between': 1, 'cigar': 2}.get(g['kind'], 0 if qa > 0.8 else 1 if qa > 0.42 else 2)
+    by_shape = 0 if qa > 0.8 else 1 if qa > 0.42 else 2
+    shape = {'completely_round': 0, 'in_between': 1, 'cigar': 2}.get(g['kind'], by_shape)
     share = u(0.6, 0.98) if g['kind'] in SMOOTH_KINDS else u(0.4, 0.8)
     return _answers(rng, 3, shape, share, ((1, 3, 0.2), (1.5, 1, 1.5), (0.2, 3, 1))[shape])
 
+# %% ../nbs/01_mock.ipynb #0af5ba3a
 def conditional_votes(g:dict, rng) -> dict:
-    "Answers to the 11 Galaxy Zoo 2 questions for galaxy `g`, as fractions of the volunteers who reached each one."
+    "Answers to the 11 Galaxy Zoo 2 questions for `g`, as fractions of the volunteers reaching each."
     u, kind, var = rng.uniform, g['kind'], g['variant']
     qa = apparent_axis_ratio(g)
     edge = (u(0.7, 0.99) if kind == 'edge_on' else u(0.3, 0.65) if var == 'inclined_disc' else u(0.3, 0.8) if qa < 0.35
@@ -214,7 +231,7 @@ def conditional_votes(g:dict, rng) -> dict:
             else u(0.1, 0.5) if kind == 'edge_on' else u(0, 0.4))                                   # T04 spiral arms?
     bulge = int(np.digitize(g['bt'], (0.05, 0.2, 0.45)))          # T05 none / just noticeable / obvious / dominant
     odd = u(0.2, 0.6) if g['dust'] else u(0, 0.25)                                                 # T06 anything odd?
-    wind = 0 if g['pitch'] < 17 else 1 if g['pitch'] < 26 else 2                                    # T10 tight / medium / loose
+    wind = 0 if g['pitch'] < 17 else 1 if g['pitch'] < 26 else 2  # T10 tight / medium / loose
     return {1: np.array(_t01(g, rng)), 2: np.array([edge, 1 - edge]), 3: np.array([bar, 1 - bar]),
             4: np.array([arms, 1 - arms]), 5: _answers(rng, 4, bulge, u(0.4, 0.8)), 6: np.array([odd, 1 - odd]),
             7: _t07(g, rng, qa),
@@ -224,73 +241,64 @@ def conditional_votes(g:dict, rng) -> dict:
             11: (_answers(rng, 6, min(g['arms'], 5) - 1, u(0.45, 0.85)) if g['arms']           # T11 1, 2, 3, 4, >4 arms
                  else _answers(rng, 6, 5, u(0.5, 0.9)))}                                         #     or can't tell
 
-def kaggle_fractions(cond:dict) -> dict:
-    "Kaggle's cumulative fractions: each conditional answer times the fraction that reached its question."
-    out = {}
-    for q, n in KAGGLE_ANSWERS.items():
-        parent = QUESTION_PARENT[q]
-        reach = 1.0 if parent is None else out[parent]
-        for a in range(n): out[f'Class{q}.{a + 1}'] = float(reach*cond[q][a])
-    return out
-
 # %% ../nbs/01_mock.ipynb #afd14ec2
+VOTE_MARGIN = 0.02
+NEAR_THRESHOLD = 0.06
+
 def first_class(fr:dict, thresholds:dict=PAPER_THRESHOLDS) -> tuple:
-    "First class (order 0 → 4) whose cuts the fractions `fr` pass, and the slack of its tightest cut; (-1, nan) if none."
+    "First class (0 → 4) whose cuts `fr` passes, and the slack of its tightest cut; (-1, nan) if none."
     for label in sorted(thresholds):
         slack = min(fr[col] - lo for col, lo in thresholds[label])
         if slack >= 0: return label, slack
     return -1, float('nan')
 
 def votes_fit(kind:str, fr:dict, thresholds:dict=PAPER_THRESHOLDS) -> bool:
-    "Do fractions `fr` suit `kind`: its own class with `VOTE_MARGIN` to spare, or (ambiguous) no class or near a cut?"
+    "Do fractions `fr` suit `kind`: its class by `VOTE_MARGIN` (ambiguous: no class, or near a cut)?"
     label, slack = first_class(fr, thresholds)
     if kind == AMBIGUOUS: return label == -1 or slack < NEAR_THRESHOLD
     return label == KIND_NAMES.index(kind) and slack >= VOTE_MARGIN
 
 def mock_votes(g:dict, rng, max_tries:int=1000) -> dict:
-    "Kaggle vote fractions (all 37 columns) for galaxy `g`, redrawn until they suit its kind (`votes_fit`)."
+    "Kaggle vote fractions (37 columns) for galaxy `g`, redrawn until they suit its kind (`votes_fit`)."
     for _ in range(max_tries):
         fr = kaggle_fractions(conditional_votes(g, rng))
         if votes_fit(g['kind'], fr): return fr
     raise RuntimeError(f'no vote fractions fit kind {g["kind"]} (variant {g["variant"]}) in {max_tries} draws')
 
-# %% ../nbs/01_mock.ipynb #24fe0ad5
-COLOURS = dict(old=(1.0, 0.78, 0.52), disc=(0.92, 0.86, 1.0), young=(0.7, 0.78, 1.0))
-"(R, G, B) colours of old stars (spheroids, bulges, bars), discs, and young stars (arms, knots)."
-DUST_EXTINCTION = (0.55, 0.75, 1.0)    # relative extinction in R, G, B: dust reddens
-SKY_LEVEL = (4, 4, 2)                  # median sky of the Kaggle JPEGs, per channel
-STRETCH_SOFTENING, STRETCH_MAX = 6.0, 5000.0  # asinh knee and saturation, in units of the sky noise
-FIELD_EXCLUSION = 70                   # pixels around the centre kept free of field stars and neighbours
+# %% ../nbs/01_mock.ipynb #e6188290
 _GRID = np.mgrid[0:RENDER_SIZE, 0:RENDER_SIZE].astype(np.float32)
 
 def to_render(x):
     "Image pixel coordinate (424 grid) → render pixel coordinate (212 grid), pixel centres aligned."
     return (x + 0.5)/UPSAMPLE - 0.5
 
-def sersic_b(n):
-    "Ciotti & Bertin's (1999) b_n, which makes the effective radius enclose half the light of a Sérsic profile."
-    return 2*n - 1/3 + 4/(405*n) + 46/(25515*n*n)
-
 def galaxy_coords(x0, y0, pa, grid=None) -> tuple:
-    "Pixel coordinates along the major and minor axes of a galaxy centred at (x0, y0), position angle `pa` degrees."
+    "Coordinates along the major and minor axes of a galaxy centred at (x0, y0), position angle `pa`°."
     yy, xx = _GRID if grid is None else grid
     dx, dy = xx - np.float32(x0), yy - np.float32(y0)
     c, s = np.float32(np.cos(np.deg2rad(pa))), np.float32(np.sin(np.deg2rad(pa)))
     return c*dx + s*dy, -s*dx + c*dy
 
+# %% ../nbs/01_mock.ipynb #4108d417
+def sersic_b(n):
+    "Ciotti & Bertin's (1999) b_n: the effective radius then encloses half the light of a Sérsic profile."
+    return 2*n - 1/3 + 4/(405*n) + 46/(25515*n*n)
+
 def sersic(u, v, re, n, q):
-    "Sérsic surface brightness at axis coordinates (u, v): 1 at the effective radius `re`, axis ratio `q`."
+    "Sérsic surface brightness at axis coordinates (u, v): 1 at effective radius `re`; axis ratio `q`."
     r = np.sqrt(u*u + (v/np.float32(q))**2 + np.float32(0.25))   # + 0.25: the centre pixel's mean radius, no cusp
     return np.exp(np.float32(-sersic_b(n))*((r/np.float32(re))**np.float32(1/n) - 1))
 
+# %% ../nbs/01_mock.ipynb #b61a911d
 def spiral_arms(u, v, m, pitch, phase, width=4.0):
-    "Logarithmic spiral pattern with `m` arms and `pitch` (degrees) in disc-plane coordinates: 1 on the arms, 0 between."
+    "Logarithmic spiral of `m` arms, pitch `pitch`°, in disc-plane coordinates: 1 on the arms, 0 between."
     r = np.sqrt(u*u + v*v) + np.float32(1e-3)
     psi = m*(np.arctan2(v, u) - np.log(r)/np.float32(np.tan(np.deg2rad(pitch)))) + np.float32(np.deg2rad(phase))
     return ((1 + np.cos(psi))/2)**np.float32(width)
 
+# %% ../nbs/01_mock.ipynb #71c813e1
 def deposit(img, x, y, flux):
-    "Add point sources of `flux` (N, 3) at render coordinates (x, y) to `img` (3, H, W), split bilinearly."
+    "Add point sources of `flux` (N, 3) at render coordinates (x, y) to `img` (3, H, W), bilinearly."
     x, y = np.asarray(x, float), np.asarray(y, float)
     xi, yi = np.floor(x).astype(int), np.floor(y).astype(int)
     fx, fy = (x - xi)[:, None], (y - yi)[:, None]
@@ -299,6 +307,7 @@ def deposit(img, x, y, flux):
         ok = (px >= 0) & (px < img.shape[2]) & (py >= 0) & (py < img.shape[1])
         for c in range(3): np.add.at(img[c], (py[ok], px[ok]), (flux*w)[ok, c])
 
+# %% ../nbs/01_mock.ipynb #879a7277
 def gaussian_blur(img, sigma):
     "Separable Gaussian blur (standard deviation `sigma` pixels) of a (3, H, W) float image: the PSF."
     r = int(np.ceil(3*sigma))
@@ -312,12 +321,28 @@ def gaussian_blur(img, sigma):
     for j in range(1, 2*r + 1): out += k[j]*p[:, j:j + h]
     return out
 
-# %% ../nbs/01_mock.ipynb #ef39d5fe
+# %% ../nbs/01_mock.ipynb #0334e446
+COLOURS = dict(old=(1.0, 0.78, 0.52), disc=(0.92, 0.86, 1.0), young=(0.7, 0.78, 1.0))
+"(R, G, B) colours of old stars (spheroids, bulges, bars), discs, and young stars (arms, knots)."
+DUST_EXTINCTION = (0.55, 0.75, 1.0)    # relative extinction in R, G, B: dust reddens
+
 def _colour(name, rng, jitter=0.06, redden=0.0):
-    "The colour `name` of `COLOURS`, moved a fraction `redden` towards 'old', jittered a few per cent, normalised to mean 1."
+    "Colour `name` of `COLOURS`, moved a fraction `redden` towards 'old', jittered, normalised to mean 1."
     c = (1 - redden)*np.array(COLOURS[name]) + redden*np.array(COLOURS['old'])
     c = c*np.exp(rng.normal(0, jitter, 3))
     return (c/c.mean()).astype(np.float32)
+
+# %% ../nbs/01_mock.ipynb #ef39d5fe
+def _knots(g, rng, x0, y0, h, cos_i, disc_flux) -> tuple:
+    "Positions and fluxes of star-forming knots scattered along the arms of disc `g`."
+    k = g['knots']
+    r = h*(0.7 + rng.exponential(1.5, k))
+    theta = (np.log(r)/np.tan(np.deg2rad(g['pitch'])) + (2*np.pi*rng.integers(g['arms'], size=k)
+             - np.deg2rad(g['arm_phase']))/g['arms'] + rng.normal(0, 0.1, k))
+    ku, kv = r*np.cos(theta), r*np.sin(theta)*cos_i
+    c, sn = np.cos(np.deg2rad(g['pa'])), np.sin(np.deg2rad(g['pa']))
+    flux = disc_flux*g['arm_amp']*0.12*rng.dirichlet(np.ones(k))[:, None]*_colour('young', rng)
+    return x0 + c*ku - sn*kv, y0 + sn*ku + c*kv, flux
 
 def render_galaxy(g:dict, rng) -> np.ndarray:
     "Flux image (3, 212, 212) of galaxy `g` before the PSF, in units of the sky noise."
@@ -329,7 +354,8 @@ def render_galaxy(g:dict, rng) -> np.ndarray:
         add(sersic(u, v, g['re']/s, g['n'], g['q']), g['flux'], _colour('old', rng))
         return img
     h, cos_i = g['h']/s, np.cos(np.deg2rad(g['incl']))
-    if g['bt'] > 0: add(sersic(u, v, g['bulge_re']/s, g['bulge_n'], g['bulge_q']), g['flux']*g['bt'], _colour('old', rng))
+    if g['bt'] > 0:
+        add(sersic(u, v, g['bulge_re']/s, g['bulge_n'], g['bulge_q']), g['flux']*g['bt'], _colour('old', rng))
     disc, disc_flux = sersic(u, v, 1.678*h, 1.0, apparent_axis_ratio(g)), g['flux']*(1 - g['bt'])
     if g['arms']:
         vp = v/np.float32(cos_i)                     # disc-plane coordinate: undo the inclination
@@ -339,23 +365,19 @@ def render_galaxy(g:dict, rng) -> np.ndarray:
         add(disc*arms, disc_flux*g['arm_amp'], _colour('young', rng))
     else: add(disc, disc_flux, _colour('disc', rng, redden=g['redden']))
     if g['bar']: add(sersic(*galaxy_coords(x0, y0, g['bar_pa']), 0.8*h, 0.5, 0.3), g['flux']*0.08, _colour('old', rng))
-    if g['knots']:                                   # star-forming knots scattered along the arms
-        k = g['knots']
-        r = h*(0.7 + rng.exponential(1.5, k))
-        theta = (np.log(r)/np.tan(np.deg2rad(g['pitch'])) + (2*np.pi*rng.integers(g['arms'], size=k)
-                 - np.deg2rad(g['arm_phase']))/g['arms'] + rng.normal(0, 0.1, k))
-        ku, kv = r*np.cos(theta), r*np.sin(theta)*cos_i
-        c, sn = np.cos(np.deg2rad(g['pa'])), np.sin(np.deg2rad(g['pa']))
-        flux = disc_flux*g['arm_amp']*0.12*rng.dirichlet(np.ones(k))[:, None]*_colour('young', rng)
-        deposit(img, x0 + c*ku - sn*kv, y0 + sn*ku + c*kv, flux)
+    if g['knots']: deposit(img, *_knots(g, rng, x0, y0, h, cos_i, disc_flux))
     if g['dust']:                                    # a lane along the major axis, slightly off the mid-plane
         width = max(0.7, 0.6*g['q0']*h)
-        lane = np.exp(-0.5*((v - np.float32(rng.uniform(-0.5, 0.5)))/np.float32(width))**2)*np.exp(-np.abs(u)/np.float32(3*h))
+        lane = np.exp(-0.5*((v - np.float32(rng.uniform(-0.5, 0.5)))/np.float32(width))**2)
+        lane = lane*np.exp(-np.abs(u)/np.float32(3*h))
         img *= np.exp(-np.float32(g['dust'])*np.array(DUST_EXTINCTION, np.float32)[:, None, None]*lane)
     return img
 
+# %% ../nbs/01_mock.ipynb #d4409e22
+FIELD_EXCLUSION = 70                   # pixels around the centre kept free of field stars and neighbours
+
 def add_neighbours(img, x0, y0, rng, n_mean=5):
-    "Small background galaxies (random Sérsic shape and colour) at least `FIELD_EXCLUSION` pixels from (x0, y0)."
+    "Background galaxies (random Sérsic shapes, colours) at least `FIELD_EXCLUSION` px from (x0, y0)."
     for _ in range(rng.poisson(n_mean)):
         r, th = rng.uniform(FIELD_EXCLUSION, IMAGE_SIZE*0.7)/UPSAMPLE, rng.uniform(0, 2*np.pi)
         x, y, re = x0 + r*np.cos(th), y0 + r*np.sin(th), _logu(rng, 0.7, 3.0)
@@ -369,12 +391,16 @@ def add_neighbours(img, x0, y0, rng, n_mean=5):
         img[:, yl:yh, xl:xh] += amp*sersic(*galaxy_coords(x, y, pa, grid), re, n, q)*c[:, None, None]
 
 def add_stars(img, x0, y0, rng, n_mean=4):
-    "Field stars (point sources, blue to red, log-uniform brightness) at least `FIELD_EXCLUSION` pixels from (x0, y0)."
+    "Field stars (blue to red, log-uniform brightness) at least `FIELD_EXCLUSION` px from (x0, y0)."
     n = rng.poisson(n_mean)
     r, th = rng.uniform(FIELD_EXCLUSION, IMAGE_SIZE*0.72, n)/UPSAMPLE, rng.uniform(0, 2*np.pi, n)
     t = rng.random(n)[:, None]
     colour = (1 - t)*np.array([0.75, 0.9, 1.35]) + t*np.array([1.35, 0.95, 0.7])
     deposit(img, x0 + r*np.cos(th), y0 + r*np.sin(th), np.exp(rng.uniform(np.log(50), np.log(2e4), n))[:, None]*colour)
+
+# %% ../nbs/01_mock.ipynb #09be6bab
+SKY_LEVEL = (4, 4, 2)                  # median sky of the Kaggle JPEGs, per channel
+STRETCH_SOFTENING, STRETCH_MAX = 6.0, 5000.0  # asinh knee and saturation, in units of the sky noise
 
 def asinh_stretch(img, softening=STRETCH_SOFTENING, maximum=STRETCH_MAX, sky=SKY_LEVEL) -> np.ndarray:
     "Lupton et al. (2004) colour-preserving asinh stretch of a flux image (3, H, W) to 8-bit (H, W, 3)."
@@ -384,8 +410,9 @@ def asinh_stretch(img, softening=STRETCH_SOFTENING, maximum=STRETCH_MAX, sky=SKY
     out = img*f + np.array(sky, np.float32)[:, None, None]
     return np.ascontiguousarray(np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(1, 2, 0))
 
+# %% ../nbs/01_mock.ipynb #32a2e8c0
 def render(g:dict, rng) -> Image.Image:
-    "The 424×424 RGB image of galaxy `g`: galaxy, neighbours, stars, PSF, sky noise, asinh stretch, ×2 upsampling."
+    "The 424×424 RGB image of galaxy `g`: galaxy, field, PSF, sky noise, asinh stretch, ×2 upsampling."
     img = render_galaxy(g, rng)
     x0, y0 = to_render(g['x0']), to_render(g['y0'])
     add_neighbours(img, x0, y0, rng)
@@ -395,7 +422,7 @@ def render(g:dict, rng) -> Image.Image:
     return Image.fromarray(asinh_stretch(img)).resize((IMAGE_SIZE, IMAGE_SIZE), Image.BICUBIC)
 
 def mock_galaxy(kind:str, seed:int=0, i:int=0) -> tuple:
-    "One mock galaxy of `kind` (galaxy `i` of stream `seed`): (424×424 image, Kaggle vote fractions, parameters)."
+    "Mock galaxy `i` of stream `seed`, of `kind`: (424×424 image, Kaggle vote fractions, parameters)."
     if kind not in KIND_NAMES: raise ValueError(f'unknown kind {kind!r}: expected one of {", ".join(KIND_NAMES)}')
     r_shape, r_votes, r_image = galaxy_rngs(seed, i)
     g = DRAW[kind](r_shape)
@@ -403,7 +430,7 @@ def mock_galaxy(kind:str, seed:int=0, i:int=0) -> tuple:
 
 # %% ../nbs/01_mock.ipynb #32804613
 def light_centroid(im, radius:float=30) -> tuple:
-    "Flux-weighted centroid (x, y) of the sky-subtracted light within `radius` pixels of the image centre."
+    "Flux-weighted centroid (x, y) of the sky-subtracted light within `radius` px of the image centre."
     a = np.asarray(im, np.float32)
     a = np.clip((a - np.median(a, axis=(0, 1))).sum(-1), 0, None)
     yy, xx = np.mgrid[:a.shape[0], :a.shape[1]]
@@ -412,13 +439,17 @@ def light_centroid(im, radius:float=30) -> tuple:
     return float((w*xx).sum()/w.sum()), float((w*yy).sum()/w.sum())
 
 # %% ../nbs/01_mock.ipynb #8bae253b
+def _check_int(name, x, lo):
+    if isinstance(x, bool) or int(x) != x or x < lo:
+        raise ValueError(f'{name} must be a {"positive" if lo else "non-negative"} integer, not {x!r}')
+    return int(x)
+
 def make_mock_dataset(dest, n:int=300, seed:int=0) -> Path:
     "Write `n` mock galaxies in the Kaggle layout to `dest`; the same `seed` gives byte-identical files."
-    if isinstance(n, bool) or int(n) != n or n < 1: raise ValueError(f'n must be a positive integer, not {n!r}')
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0: raise ValueError(f'seed must be a non-negative integer, not {seed!r}')
-    n, seed, dest = int(n), int(seed), Path(dest)
+    n, seed, dest = _check_int('n', n, 1), _check_int('seed', seed, 0), Path(dest)
     images = dest/IMAGES_FOLDER
-    if images.is_dir() and any(images.iterdir()): raise FileExistsError(f'{images} already holds files: give an empty or new folder')
+    if images.is_dir() and any(images.iterdir()):
+        raise FileExistsError(f'{images} already holds files: give an empty or new folder')
     images.mkdir(parents=True, exist_ok=True)
     votes, catalogue = [], []
     for i, (gid, kind) in enumerate(zip(*mock_ids_and_kinds(n, seed))):
@@ -427,7 +458,8 @@ def make_mock_dataset(dest, n:int=300, seed:int=0) -> Path:
         votes.append({'GalaxyID': int(gid), **mock_votes(g, r_votes)})
         save_jpeg(render(g, r_image), image_path(dest, gid))
         catalogue.append({'GalaxyID': int(gid), **g})
-    pd.DataFrame(votes, columns=['GalaxyID', *KAGGLE_COLUMNS]).to_csv(dest/SOLUTIONS_FILE, index=False, float_format='%.9f')
+    votes = pd.DataFrame(votes, columns=['GalaxyID', *KAGGLE_COLUMNS])
+    votes.to_csv(dest/SOLUTIONS_FILE, index=False, float_format='%.9f')
     pd.DataFrame(catalogue).to_csv(dest/CATALOGUE_FILE, index=False, float_format='%.6g')
     return dest
 
@@ -438,15 +470,12 @@ def read_catalogue(root) -> pd.DataFrame:
     return pd.read_csv(path)
 
 # %% ../nbs/01_mock.ipynb #faec41c9
-def galaxy_fastai_home() -> Path:
-    "The cache folder of the project: `$GALAXY_FASTAI_HOME`, else `~/.cache/galaxy_fastai`."
-    return Path(os.environ.get('GALAXY_FASTAI_HOME') or '~/.cache/galaxy_fastai').expanduser()
-
 def mock_data(n:int=300, seed:int=0) -> Path:
-    "The mock data set (`n`, `seed`), built once and atomically under `galaxy_fastai_home()`; returns its folder."
+    "The mock data set (`n`, `seed`), built once and atomically under `galaxy_fastai_home()`; its folder."
     final = galaxy_fastai_home()/f'mock-v{MOCK_VERSION}-n{n}-seed{seed}'
     if (final/SOLUTIONS_FILE).is_file(): return final
-    if final.exists(): raise FileExistsError(f'{final} exists but has no {SOLUTIONS_FILE}: it was not made by mock_data; delete it')
+    if final.exists():
+        raise FileExistsError(f'{final} exists but has no {SOLUTIONS_FILE}: it was not made by mock_data; delete it')
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{final.name}-', dir=final.parent))
     try:
@@ -458,20 +487,35 @@ def mock_data(n:int=300, seed:int=0) -> Path:
         if tmp.exists(): shutil.rmtree(tmp)
     return final
 
+# %% ../nbs/01_mock.ipynb #8cf8ffc8
+def find_data(download:bool=True, dest=None) -> Path:
+    "The data root: `$GALAXY_DATA`, else the Kaggle data (downloaded if possible), else `mock_data()`."
+    dest, creds, fetch = Path(dest or galaxy_fastai_home()/'kaggle').expanduser(), kaggle_credentials(), False
+    if os.environ.get('GALAXY_DATA'): root, why = galaxy_data(), 'from GALAXY_DATA'
+    elif is_data_root(dest): root, why = dest, 'downloaded from Kaggle before'
+    elif download and creds: root, why, fetch = dest, f'downloading it from Kaggle; credentials: {creds}', True
+    else:
+        root = mock_data()
+        why = 'mock galaxies: ' + ('download=False' if creds else 'no GALAXY_DATA and no Kaggle credentials')
+    print(f'find_data: using {root} ({why})')
+    return download_kaggle(root) if fetch else root
+
 # %% ../nbs/01_mock.ipynb #a4eb9058
 def _thumb(path, crop):
     im = Image.open(path)
     lo = (im.size[0] - crop)//2
     return im.crop((lo, lo, lo + crop, lo + crop))
 
+def _real_classes(real_root):
+    "Classes of the galaxies of `real_root` (face-on proxy where `Class4.1` is missing), and their names."
+    votes = read_solutions(solutions_csv(real_root))
+    thresholds = thresholds_for(votes)
+    return assign_classes(votes, thresholds), class_names_for(thresholds)
+
 def plot_mock_and_real(mock_root, real_root=None, n:int=4, crop:int=240, seed:int=0, size:float=1.25):
-    "Figure: `n` mocks of each kind (left) beside `n` real galaxies of the same class from `real_root` (right), if given."
+    "`n` mocks of each kind (left) beside `n` real galaxies of the same class (right) if `real_root`."
     cat = read_catalogue(mock_root)
-    real = None
-    if real_root is not None:
-        votes = read_solutions(solutions_csv(real_root))
-        thresholds = thresholds_for(votes)
-        real, names = assign_classes(votes, thresholds), class_names_for(thresholds)
+    real, names = _real_classes(real_root) if real_root is not None else (None, None)
     cols = n*(2 if real is not None else 1)
     fig, axs = plt.subplots(len(KIND_NAMES), cols, figsize=(cols*size, len(KIND_NAMES)*size), squeeze=False, dpi=80)
     for row, (label, kind) in zip(axs, enumerate(KIND_NAMES)):
@@ -486,20 +530,24 @@ def plot_mock_and_real(mock_root, real_root=None, n:int=4, crop:int=240, seed:in
         for ax, gid in zip(row[n:], ids.sample(min(n, len(ids)), random_state=seed)):
             ax.imshow(_thumb(image_path(real_root, gid), crop))
         row[n].set_title(f'real: {names[label] if label >= 0 else "in no class"}', fontsize=8, loc='left')
-    title = 'Mock galaxies by kind' + (' (left) beside real Kaggle galaxies of the same class (right)' if real is not None else '')
+    title = 'Mock galaxies by kind'
+    if real is not None: title += ' (left) beside real Kaggle galaxies of the same class (right)'
     fig.suptitle(f'{title}; central {crop}×{crop} pixels', fontsize=9)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/01_mock.ipynb #76277f8d
+VOTE_PAIRS = (('Class1.1', 'Class7.1'), ('Class1.1', 'Class7.2'), ('Class1.1', 'Class7.3'),
+              ('Class1.2', 'Class2.1'), ('Class1.2', 'Class2.2'))
+"The planes of `plot_votes`: the first two cuts of each class of Table 1."
+
 def plot_votes(mock_root, real_root=None, size:float=3.0):
-    "Scatter of Class1.1 against Class7.1–7.3 and of Class1.2 against Class2.1/2.2: mocks by kind, real galaxies in grey."
+    "Scatter of the vote fractions in the planes of `VOTE_PAIRS`: mocks by kind, real galaxies in grey."
     votes, cat = read_solutions(solutions_csv(mock_root)), read_catalogue(mock_root)
     real = read_solutions(solutions_csv(real_root)) if real_root is not None else None
-    pairs = [('Class1.1', 'Class7.1'), ('Class1.1', 'Class7.2'), ('Class1.1', 'Class7.3'), ('Class1.2', 'Class2.1'), ('Class1.2', 'Class2.2')]
-    fig, axs = plt.subplots(1, len(pairs), figsize=(len(pairs)*size, size), dpi=80)
+    fig, axs = plt.subplots(1, len(VOTE_PAIRS), figsize=(len(VOTE_PAIRS)*size, size), dpi=80)
     cuts = {col: lo for cuts in PAPER_THRESHOLDS.values() for col, lo in cuts}
-    for ax, (x, y) in zip(axs, pairs):
+    for ax, (x, y) in zip(axs, VOTE_PAIRS):
         if real is not None: ax.scatter(real[x], real[y], s=2, c='0.75', label='real subset')
         for kind in KIND_NAMES:
             m = (cat['kind'] == kind).to_numpy()

@@ -1,4 +1,4 @@
-"""Dai & Tong's wide pre-activation bottleneck ResNet (Table 3, §4.4) in PyTorch, its 26.3M-parameter claim checked, and every point where the text and the authors' code part ways made into an argument.
+"""Dai & Tong's wide pre-activation ResNet (Table 3) in PyTorch: its 26.3M parameters checked, text vs code as options.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/resnet.html.md"""
 
@@ -7,10 +7,8 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/resnet.html.md"""
 # %% ../nbs/04_resnet.ipynb #b0940b79
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 
-import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -49,7 +47,7 @@ def same_padding(ks:int) -> tuple:
 
 # %% ../nbs/04_resnet.ipynb #01140349
 def conv(ni:int, nf:int, ks:int, stride:int=1, bias:bool=False) -> nn.Conv2d:
-    "A `ks`×`ks` convolution padded so a stride-`stride` map of side s comes out at side ceil(s/stride)."
+    "A `ks`×`ks` convolution padded so that a map of side s comes out at side ceil(s/`stride`)."
     return nn.Conv2d(ni, nf, ks, stride=stride, padding=(ks - 1) // 2, bias=bias)
 
 def bn_relu(nf:int) -> nn.Sequential:
@@ -58,7 +56,7 @@ def bn_relu(nf:int) -> nn.Sequential:
 
 # %% ../nbs/04_resnet.ipynb #ab6341a2
 def galaxy_stem(ks:int=STEM_KERNEL, nf:int=STEM_FILTERS, bn:bool=False, ni:int=3) -> nn.Sequential:
-    "Table 3's stem: `ks`×`ks`/`nf` stride-1 conv with TF 'SAME' padding (+BN-ReLU if `bn`), 2×2/2 max-pool."
+    "Table 3's stem: a `ks`×`ks`/`nf` conv, TF 'SAME' padding (+BN-ReLU if `bn`), a 2×2 max-pool."
     layers = [('pad', nn.ZeroPad2d(same_padding(ks))), ('conv', nn.Conv2d(ni, nf, ks, bias=not bn))]
     if bn: layers += [('bn', nn.BatchNorm2d(nf)), ('relu', nn.ReLU(inplace=True))]
     layers.append(('pool', nn.MaxPool2d(2, 2)))
@@ -67,10 +65,11 @@ def galaxy_stem(ks:int=STEM_KERNEL, nf:int=STEM_FILTERS, bn:bool=False, ni:int=3
 # %% ../nbs/04_resnet.ipynb #7037d857
 def _layout(x:torch.Tensor):
     "`x`'s memory format: channels_last where a 4-d `x` is contiguous that way, else the default."
-    return torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+    return torch.channels_last if cl else torch.contiguous_format
 
 class Subsample(torch.autograd.Function):
-    "`x[..., ::s, ::s]` as a copy in `x`'s memory format, whose gradient (zero fill + strided copy) keeps that format too."
+    "`x[..., ::s, ::s]` copied in `x`'s memory format, with a gradient in that format too."
     @staticmethod
     def forward(ctx, x, s:int):
         ctx.s, ctx.shape, ctx.fmt = s, x.shape, _layout(x)
@@ -82,16 +81,15 @@ class Subsample(torch.autograd.Function):
         return gx, None
 
 def subsample(x:torch.Tensor, s:int) -> torch.Tensor:
-    "Every `s`-th pixel of `x` (TF-slim's `subsample`): through `Subsample` while autograd records, else a view."
+    "Every `s`-th pixel of `x` (TF-slim's `subsample`), in `x`'s memory format: `Subsample` or a view."
     if s == 1: return x
     return Subsample.apply(x, s) if torch.is_grad_enabled() and x.requires_grad else x[..., ::s, ::s]
-
 
 # %% ../nbs/04_resnet.ipynb #df1a1b82
 STRIDE_PLACES = ('3x3', 'out')
 
 class PreActBottleneck(nn.Module):
-    "Full pre-activation bottleneck unit: BN-ReLU-1×1(`nb`), BN-ReLU-3×3(`nb`), dropout, BN-ReLU-1×1(`nf`), plus shortcut."
+    "Full pre-activation bottleneck unit (Figure 7, eq. 8): three BN-ReLU-conv steps plus the shortcut."
     def __init__(self, ni:int, nb:int, nf:int, stride:int=1, p_drop:float=0., stride_on:str='3x3',
                  proj_on_stride:bool=False):
         super().__init__()
@@ -106,7 +104,7 @@ class PreActBottleneck(nn.Module):
         self.proj = conv(ni, nf, 1, stride, bias=True) if needs_proj else None
 
     def shortcut(self, x, a):
-        "Projection of the pre-activation `a` where the shape needs it, else `x` itself, subsampled if strided."
+        "Projection of the pre-activation `a` where the shape changes, else `x` (subsampled if strided)."
         if self.proj is not None: return self.proj(a)
         return subsample(x, self.stride)   # = x[..., ::s, ::s], gradient in x's memory format
 
@@ -116,13 +114,14 @@ class PreActBottleneck(nn.Module):
         return self.shortcut(x, a) + self.conv3(r)
 
 # %% ../nbs/04_resnet.ipynb #467e5ff5
-DOWN_PLACES = ('last', 'first')
-
 def he_init(m:nn.Module):
     "He et al. (2015) normal init (fan-in, ReLU gain) for conv and linear weights; zero biases."
     if isinstance(m, (nn.Conv2d, nn.Linear)):
         nn.init.kaiming_normal_(m.weight, mode='fan_in', nonlinearity='relu')
         if m.bias is not None: nn.init.zeros_(m.bias)
+
+# %% ../nbs/04_resnet.ipynb #8fe82fea
+DOWN_PLACES = ('last', 'first')
 
 def bottleneck_group(ni:int, nb:int, nf:int, n:int, stride:int, down_at:str='last', **unit_kw) -> nn.Sequential:
     "`n` bottleneck units `ni`→`nf` (width `nb`), the one at `down_at` strided by `stride`."
@@ -133,7 +132,7 @@ def bottleneck_group(ni:int, nb:int, nf:int, n:int, stride:int, down_at:str='las
 
 # %% ../nbs/04_resnet.ipynb #ed3ec739
 class PreActResNet(nn.Sequential):
-    "Pre-activation bottleneck ResNet: `stem`, groups conv2… of `depths` units, BN-ReLU, global average pool, linear."
+    "Pre-activation bottleneck ResNet: `stem`, groups `conv2`… of `depths` units, BN-ReLU, pool, linear."
     def __init__(self, stem:nn.Module, stem_out:int, bottlenecks, outs, depths, strides, n_out:int=5,
                  p_drop:float=0., down_at:str='last', stride_on:str='3x3', proj_on_stride:bool=False):
         groups, ni = [], stem_out
@@ -156,8 +155,9 @@ def table3_widths(k:float=PAPER_K, widen:str='both') -> tuple:
     ko = k if widen in ('both', 'out') else 1
     return tuple(int(m * kb) for m in TABLE3_BOTTLENECK), tuple(int(n * ko) for n in TABLE3_OUT)
 
+# %% ../nbs/04_resnet.ipynb #807ddf69
 class GalaxyResNet(PreActResNet):
-    "Dai & Tong's wide pre-activation bottleneck ResNet (Table 3): k=2, N=2 is their 26-layer network."
+    "Dai & Tong's wide pre-activation bottleneck ResNet (Table 3); k=2, N=2 is the paper's network."
     def __init__(self, k:float=PAPER_K, n=PAPER_N, p_drop:float=PAPER_P_DROP, n_out:int=5,
                  stem_bn:bool=False, widen:str='both', down_at:str='last', stride_on:str='3x3',
                  proj_on_stride:bool=False):
@@ -173,7 +173,7 @@ AUTHORS_CODE = dict(p_drop=round(1 - CODE_KEEP_PROB, 6), stride_on='3x3')  # git
 
 # %% ../nbs/04_resnet.ipynb #c96a001f
 def feature_shapes(model:nn.Module, size:int=64) -> dict:
-    "Output shape (without the batch axis) of each top-level child of `model` for one `size`×`size` image, in call order."
+    "Output shape (no batch axis) of each top-level child of `model` for one `size`² image."
     shapes, x = {}, torch.zeros(1, 3, size, size, device=next(model.parameters()).device)
     hooks = [m.register_forward_hook(lambda m, i, o, name=name: shapes.update({name: tuple(o.shape[1:])}))
              for name, m in model.named_children()]
@@ -188,7 +188,7 @@ def feature_shapes(model:nn.Module, size:int=64) -> dict:
 
 # %% ../nbs/04_resnet.ipynb #21f600c7
 def count_layers(model:nn.Module) -> int:
-    "Weight layers on the main path: Conv2d and Linear modules, not counting projection shortcuts (`proj`)."
+    "Weight layers (Conv2d and Linear) on the main path, projection shortcuts (`proj`) not counted."
     return sum(isinstance(m, (nn.Conv2d, nn.Linear)) for name, m in model.named_modules()
                if not name.endswith('proj'))
 
@@ -197,7 +197,7 @@ def count_params(model:nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 def count_macs(model:nn.Module, size:int=64) -> int:
-    "Multiply-accumulates of one forward pass of a `size`×`size` RGB image (FlopCounterMode FLOPs / 2)."
+    "Multiply-accumulates of one forward pass of a `size`×`size` RGB image (counted FLOPs / 2)."
     x = torch.zeros(1, 3, size, size, device=next(model.parameters()).device)
     was_training = model.training
     model.eval()
@@ -216,7 +216,7 @@ def meta_params(**kwargs) -> int:
 
 # %% ../nbs/04_resnet.ipynb #1d26ed10
 def mixed_width_params(kb, ko, n:int=PAPER_N) -> int:
-    "Parameters of Table 3 with per-group multipliers `kb` on the bottleneck widths and `ko` on the outputs."
+    "Parameters of Table 3 with per-group multipliers `kb` (bottleneck widths) and `ko` (outputs)."
     bottlenecks = [m * f for m, f in zip(TABLE3_BOTTLENECK, kb)]
     outs = [c * f for c, f in zip(TABLE3_OUT, ko)]
     with torch.device('meta'):
@@ -224,7 +224,7 @@ def mixed_width_params(kb, ko, n:int=PAPER_N) -> int:
 
 # %% ../nbs/04_resnet.ipynb #33834245
 def sgd_steps(model:nn.Module, xb:torch.Tensor, yb:torch.Tensor, steps:int=10, lr:float=0.01, mom:float=0.9) -> list:
-    "A bare PyTorch training loop: `steps` SGD steps of `model` on the fixed batch (`xb`, `yb`); the losses."
+    "A bare PyTorch loop: `steps` SGD steps of `model` on the fixed batch (`xb`, `yb`); the losses."
     opt, losses = torch.optim.SGD(model.parameters(), lr=lr, momentum=mom), []
     model.train()
     for _ in range(steps):

@@ -8,6 +8,8 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/selection.html.md"""
 from __future__ import annotations
 
 import os
+import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +21,13 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 # %% auto #0
 __all__ = ['CLASS_NAMES', 'N_CLASSES', 'UNCLASSIFIED', 'FACE_ON_DISK', 'PAPER_THRESHOLDS', 'FACE_ON_DISK_THRESHOLDS',
            'PAPER_COUNTS', 'PAPER_SPLIT_COUNTS', 'TEST_FRACTION', 'SPLIT_SEED', 'SOLUTION_FILES', 'IMAGES_FOLDER',
-           'SUBSET_NAME', 'QUESTION_PARENT', 'MANIFEST_COLUMNS', 'SPLITS', 'CV_FOLDS', 'is_face_on_proxy',
-           'class_names_for', 'gz2_subset', 'galaxy_data', 'images_dir', 'image_path', 'solutions_csv',
-           'SelectionError', 'validate_solutions', 'read_solutions', 'conditional_fractions', 'class_masks',
-           'assign_classes', 'format_cuts', 'table1', 'caption', 'split_manifest', 'write_manifest',
-           'validate_manifest', 'read_manifest', 'table2', 'thresholds_for', 'cv_manifests', 'plot_examples',
-           'plot_class_counts', 'make_split']
+           'SUBSET_NAME', 'KAGGLE_COMPETITION', 'KAGGLE_FILES', 'NO_KAGGLE_CREDENTIALS', 'QUESTION_PARENT',
+           'MANIFEST_COLUMNS', 'SPLITS', 'CV_FOLDS', 'is_face_on_proxy', 'class_names_for', 'images_dir', 'image_path',
+           'solutions_csv', 'is_data_root', 'gz2_subset', 'galaxy_data', 'galaxy_fastai_home', 'outputs_dir',
+           'kaggle_config_dir', 'kaggle_credentials', 'download_kaggle', 'SelectionError', 'validate_solutions',
+           'read_solutions', 'conditional_fractions', 'class_masks', 'assign_classes', 'format_cuts', 'table1',
+           'caption', 'split_manifest', 'validate_manifest', 'write_manifest', 'read_manifest', 'table2',
+           'cv_manifests', 'thresholds_for', 'plot_examples', 'plot_class_counts', 'make_split']
 
 # %% ../nbs/00_selection.ipynb #71ff7885
 CLASS_NAMES = ('completely_round', 'in_between', 'cigar', 'edge_on', 'spiral')
@@ -55,11 +58,11 @@ TEST_FRACTION = 0.1
 "The paper's 9:1 train:test ratio (§2)."
 
 SPLIT_SEED = 42
-"Default seed of the split: the paper gives none; every split this project makes by default uses this one."
+"Default seed of every split this project makes (the paper gives none)."
 
 # %% ../nbs/00_selection.ipynb #7ca6e0bc
 def is_face_on_proxy(thresholds:dict) -> bool:
-    "True when class 4 lacks the spiral-arms (`Class4.1`) cut, i.e. it is the face-on-disk proxy."
+    "True when class 4 lacks the spiral-arms (`Class4.1`) cut: the face-on-disk proxy."
     return 'Class4.1' not in {col for col, _ in thresholds.get(4, [])}
 
 def class_names_for(thresholds:dict=PAPER_THRESHOLDS) -> tuple:
@@ -69,23 +72,6 @@ def class_names_for(thresholds:dict=PAPER_THRESHOLDS) -> tuple:
 # %% ../nbs/00_selection.ipynb #6d6e1e63
 SOLUTION_FILES = ('training_solutions_rev1.csv', 'training_solutions_rev1_partial.csv')
 IMAGES_FOLDER = 'images_training_rev1'
-SUBSET_NAME = 'gz2-kaggle-subset'
-
-def gz2_subset(path=None) -> Path|None:
-    "The real Kaggle subset: `path`, else `$GZ2_SUBSET`, else `shared/gz2-kaggle-subset` beside or above the cwd; None if absent."
-    if path is None: path = os.environ.get('GZ2_SUBSET')
-    if path is not None: return Path(path) if (Path(path)/IMAGES_FOLDER).is_dir() else None
-    for parent in [Path.cwd(), *Path.cwd().resolve().parents]:
-        cand = parent/'shared'/SUBSET_NAME
-        if (cand/IMAGES_FOLDER).is_dir(): return cand
-    return None
-
-def galaxy_data(path=None) -> Path:
-    "The data root to use: `path`, else `$GALAXY_DATA`; raises if neither is set or it is not in the Kaggle layout."
-    path = path or os.environ.get('GALAXY_DATA')
-    if path is None: raise ValueError('No data folder given: pass a path or set GALAXY_DATA to a folder in the Kaggle layout')
-    images_dir(path)
-    return Path(path)
 
 def images_dir(root) -> Path:
     "The `images_training_rev1` folder of the data root `root`."
@@ -98,10 +84,92 @@ def image_path(root, galaxy_id) -> Path:
     return Path(root)/IMAGES_FOLDER/f'{int(galaxy_id)}.jpg'
 
 def solutions_csv(root) -> Path:
-    "The vote-fraction CSV of the data root `root` (the full Kaggle file, or the partial one of the subset)."
+    "The vote-fraction CSV of the data root `root` (Kaggle's full file, or the subset's partial one)."
     for name in SOLUTION_FILES:
         if (Path(root)/name).is_file(): return Path(root)/name
     raise FileNotFoundError(f'No vote-fraction table in {root}: expected one of {", ".join(SOLUTION_FILES)}')
+
+def is_data_root(root) -> bool:
+    "Does `root` hold the Kaggle layout: the images folder and a vote-fraction CSV?"
+    return (Path(root)/IMAGES_FOLDER).is_dir() and any((Path(root)/n).is_file() for n in SOLUTION_FILES)
+
+# %% ../nbs/00_selection.ipynb #83a672ed
+SUBSET_NAME = 'gz2-kaggle-subset'
+
+def gz2_subset(path=None) -> Path|None:
+    "The shared real Kaggle subset (`path`, `$GZ2_SUBSET`, or `shared/` above the cwd); None if absent."
+    if path is None: path = os.environ.get('GZ2_SUBSET')
+    if path is not None: return Path(path) if (Path(path)/IMAGES_FOLDER).is_dir() else None
+    for parent in [Path.cwd(), *Path.cwd().resolve().parents]:
+        cand = parent/'shared'/SUBSET_NAME
+        if (cand/IMAGES_FOLDER).is_dir(): return cand
+    return None
+
+# %% ../nbs/00_selection.ipynb #4f425a66
+def galaxy_data(path=None) -> Path:
+    "The data root `path`, else `$GALAXY_DATA`, checked to be in the Kaggle layout."
+    path = path or os.environ.get('GALAXY_DATA')
+    if path is None: raise ValueError('No data folder given: pass a path or set GALAXY_DATA to a Kaggle-layout folder')
+    images_dir(path)
+    return Path(path)
+
+# %% ../nbs/00_selection.ipynb #99eecbb8
+def galaxy_fastai_home() -> Path:
+    "The project's cache folder: `$GALAXY_FASTAI_HOME`, else `~/.cache/galaxy_fastai`."
+    return Path(os.environ.get('GALAXY_FASTAI_HOME') or '~/.cache/galaxy_fastai').expanduser()
+
+def outputs_dir(*parts) -> Path:
+    "The run folders' home, `$GALAXY_OUTPUTS` or `galaxy_fastai_home()/'outputs'`, joined with `parts`."
+    base = os.environ.get('GALAXY_OUTPUTS')
+    return (Path(base).expanduser() if base else galaxy_fastai_home()/'outputs').joinpath(*map(str, parts))
+
+# %% ../nbs/00_selection.ipynb #22e395c2
+KAGGLE_COMPETITION = 'galaxy-zoo-the-galaxy-challenge'
+KAGGLE_FILES = ('images_training_rev1.zip', 'training_solutions_rev1.zip')
+"The competition's files with the training images and their vote fractions, in download order."
+
+def kaggle_config_dir() -> Path:
+    "Where the `kaggle` package keeps its credentials: `$KAGGLE_CONFIG_DIR`, else `~/.kaggle`."
+    if os.environ.get('KAGGLE_CONFIG_DIR'): return Path(os.environ['KAGGLE_CONFIG_DIR'])
+    home = Path('~/.kaggle').expanduser()
+    if home.exists() or not sys.platform.startswith('linux'): return home
+    return Path(os.environ.get('XDG_CONFIG_HOME') or Path('~/.config').expanduser())/'kaggle'  # newer kaggle releases
+
+def kaggle_credentials() -> str|None:
+    "Where Kaggle credentials were found (variables or a file), or None if there are none."
+    env = os.environ
+    if env.get('KAGGLE_USERNAME') and env.get('KAGGLE_KEY'): return 'KAGGLE_USERNAME and KAGGLE_KEY'
+    if env.get('KAGGLE_API_TOKEN'): return 'KAGGLE_API_TOKEN'
+    for f in (kaggle_config_dir()/'kaggle.json', kaggle_config_dir()/'access_token',
+              Path('~/.kaggle/access_token').expanduser()):
+        if f.is_file(): return str(f)
+    return None
+
+# %% ../nbs/00_selection.ipynb #2ad04b4a
+NO_KAGGLE_CREDENTIALS = ('No Kaggle credentials: download kaggle.json from kaggle.com → Settings → API and save it as '
+                         '~/.kaggle/kaggle.json, or set KAGGLE_USERNAME and KAGGLE_KEY; then accept the rules of the '
+                         'competition {competition} on its Kaggle page.')
+
+def _unzip(dest:Path, name:str):
+    "Unpack the downloaded archive `name` into `dest`, then delete it."
+    found = [p for p in (dest/name, *sorted(dest.glob(f'{Path(name).stem}*.zip'))) if p.is_file()]
+    if not found: raise FileNotFoundError(f'the Kaggle download of {name} left no archive in {dest}')
+    with zipfile.ZipFile(found[0]) as z: z.extractall(dest)
+    found[0].unlink()
+
+def download_kaggle(dest, competition:str=KAGGLE_COMPETITION, files=KAGGLE_FILES) -> Path:
+    "Download and unzip the competition's training images and vote table into `dest`; the data root."
+    dest = Path(dest).expanduser()
+    if is_data_root(dest): return dest
+    if kaggle_credentials() is None: raise RuntimeError(NO_KAGGLE_CREDENTIALS.format(competition=competition))
+    try: import kaggle   # optional; importing it reads the credentials
+    except ImportError: raise ImportError('download_kaggle needs the kaggle package: pip install kaggle') from None
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        kaggle.api.competition_download_file(competition, name, path=str(dest), quiet=False)
+        _unzip(dest, name)
+    images_dir(dest), solutions_csv(dest)
+    return dest
 
 # %% ../nbs/00_selection.ipynb #14b2194f
 class SelectionError(ValueError):
@@ -112,26 +180,34 @@ def _first_ids(df, mask, n=5) -> str:
     more = int(mask.sum()) - len(ids)
     return ', '.join(map(str, ids)) + (f' (and {more} more)' if more > 0 else '')
 
+def _fractions(df, col, source, tol) -> pd.Series:
+    "Column `col` as floats, checked to be numeric, complete and within [0, 1] (± `tol`)."
+    vals = pd.to_numeric(df[col], errors='coerce')
+    bad = vals.isna()
+    if bad.any(): raise SelectionError(f'{source}: column {col} has non-numeric or missing values '
+                                       f'for GalaxyIDs {_first_ids(df, bad)}')
+    bad = (vals < -tol) | (vals > 1 + tol)
+    if bad.any(): raise SelectionError(f'{source}: column {col} has fractions outside [0, 1] '
+                                       f'for GalaxyIDs {_first_ids(df, bad)}')
+    return vals.astype('float64')
+
 def validate_solutions(df:pd.DataFrame, source='table', tol:float=1e-6) -> pd.DataFrame:
     "Check a Kaggle vote-fraction table; return it with integer GalaxyIDs and float fractions."
-    if 'GalaxyID' not in df.columns: raise SelectionError(f'{source}: no GalaxyID column (columns: {", ".join(map(str, df.columns[:8]))}…)')
+    if 'GalaxyID' not in df.columns:
+        raise SelectionError(f'{source}: no GalaxyID column (columns: {", ".join(map(str, df.columns[:8]))}…)')
     if len(df) == 0: raise SelectionError(f'{source}: the table is empty')
     gid = pd.to_numeric(df['GalaxyID'], errors='coerce')
     bad = gid.isna() | (gid % 1 != 0)
-    if bad.any(): raise SelectionError(f'{source}: column GalaxyID has non-integer values in rows {", ".join(map(str, df.index[bad][:5]))}')
+    if bad.any(): raise SelectionError(f'{source}: column GalaxyID has non-integer values in rows '
+                                       f'{", ".join(map(str, df.index[bad][:5]))}')
     df = df.assign(GalaxyID=gid.astype('int64'))
     dup = df['GalaxyID'].duplicated(keep=False)
     if dup.any(): raise SelectionError(f'{source}: duplicated GalaxyIDs: {_first_ids(df, dup)}')
-    out = {'GalaxyID': df['GalaxyID']}
-    for col in [c for c in df.columns if str(c).startswith('Class')]:
-        vals = pd.to_numeric(df[col], errors='coerce')
-        nonnum = vals.isna()
-        if nonnum.any(): raise SelectionError(f'{source}: column {col} has non-numeric or missing values for GalaxyIDs {_first_ids(df, nonnum)}')
-        outside = (vals < -tol) | (vals > 1 + tol)
-        if outside.any(): raise SelectionError(f'{source}: column {col} has fractions outside [0, 1] for GalaxyIDs {_first_ids(df, outside)}')
-        out[col] = vals.astype('float64')
-    return pd.DataFrame(out, index=df.index)
+    cols = [c for c in df.columns if str(c).startswith('Class')]
+    return pd.DataFrame({'GalaxyID': df['GalaxyID'], **{c: _fractions(df, c, source, tol) for c in cols}},
+                        index=df.index)
 
+# %% ../nbs/00_selection.ipynb #977ca9f1
 def read_solutions(path) -> pd.DataFrame:
     "Read and validate a Kaggle vote-fraction CSV (`training_solutions_rev1.csv` layout)."
     path = Path(path)
@@ -142,7 +218,7 @@ def read_solutions(path) -> pd.DataFrame:
 # %% ../nbs/00_selection.ipynb #5f0700db
 QUESTION_PARENT = {1: None, 2: 'Class1.2', 3: 'Class2.2', 4: 'Class2.2', 5: 'Class2.2', 6: None,
                    7: 'Class1.1', 8: 'Class6.1', 9: 'Class2.1', 10: 'Class4.1', 11: 'Class4.1'}
-"The Kaggle column whose fraction reaches each question of the Galaxy Zoo 2 tree (None: every volunteer)."
+"The Kaggle column whose fraction reaches each Galaxy Zoo 2 question (None: every volunteer)."
 
 def conditional_fractions(df:pd.DataFrame) -> pd.DataFrame:
     "Divide each answer by the fraction that reached its question (0 where nobody did)."
@@ -150,7 +226,8 @@ def conditional_fractions(df:pd.DataFrame) -> pd.DataFrame:
     for col in [c for c in df.columns if c.startswith('Class')]:
         parent = QUESTION_PARENT[int(col[5:].split('.')[0])]
         if parent is None: continue
-        if parent not in df.columns: raise SelectionError(f'conditional fractions: column {col} needs {parent}, which is missing')
+        if parent not in df.columns:
+            raise SelectionError(f'conditional fractions: column {col} needs {parent}, which is missing')
         reach = df[parent].to_numpy()
         out[col] = np.divide(df[col].to_numpy(), reach, out=np.zeros(len(df)), where=reach > 0)
     return out
@@ -171,7 +248,7 @@ def class_masks(df:pd.DataFrame, thresholds:dict=PAPER_THRESHOLDS) -> dict:
             for label, cuts in thresholds.items()}
 
 def assign_classes(df:pd.DataFrame, thresholds:dict=PAPER_THRESHOLDS, conditional:bool=False) -> pd.DataFrame:
-    "GalaxyID, label (−1 if none) and class name of every galaxy; first matching class wins, in order 0 → 4."
+    "GalaxyID, label (−1: none) and class name of each galaxy; the first class passed, 0 → 4, wins."
     if conditional: df = conditional_fractions(df)
     masks = class_masks(df, thresholds)
     labels = np.full(len(df), -1, dtype='int64')
@@ -185,12 +262,12 @@ def format_cuts(cuts) -> str:
     return ' & '.join(f'{col} ≥ {lo:g}' for col, lo in cuts)
 
 def table1(assigned:pd.DataFrame, thresholds:dict=PAPER_THRESHOLDS) -> pd.DataFrame:
-    "Table 1: the cuts and the number of galaxies per class, ours beside the paper's, plus those in no class."
-    names = class_names_for(thresholds)
-    counts = assigned['label'].value_counts()
-    rows = [dict(label=l, class_name=names[l], selection=format_cuts(thresholds[l]), n_ours=int(counts.get(l, 0)),
-                 n_paper=PAPER_COUNTS[l]) for l in sorted(thresholds)]
-    rows.append(dict(label=-1, class_name=UNCLASSIFIED, selection='in no class', n_ours=int(counts.get(-1, 0)), n_paper=61578 - 28790))
+    "Table 1: the cuts and the galaxies per class, ours beside the paper's, plus those in no class."
+    names, counts = class_names_for(thresholds), assigned['label'].value_counts()
+    rows = [dict(label=c, class_name=names[c], selection=format_cuts(thresholds[c]), n_ours=int(counts.get(c, 0)),
+                 n_paper=PAPER_COUNTS[c]) for c in sorted(thresholds)]
+    rows.append(dict(label=-1, class_name=UNCLASSIFIED, selection='in no class', n_ours=int(counts.get(-1, 0)),
+                     n_paper=61578 - 28790))
     return pd.DataFrame(rows).set_index('label')
 
 def caption(thresholds:dict) -> str:
@@ -208,18 +285,35 @@ def _classified(assigned:pd.DataFrame, min_per_class:int=2, why:str='cannot stra
     if len(sel) == 0: raise SelectionError('no galaxy passed any class cut: nothing to split')
     counts = sel['label'].value_counts()
     small = counts[counts < min_per_class]
-    if len(small): raise SelectionError(f'classes {small.index.tolist()} have fewer than {min_per_class} galaxies ({small.tolist()}): {why}')
+    if len(small): raise SelectionError(f'classes {small.index.tolist()} have fewer than {min_per_class} '
+                                        f'galaxies ({small.tolist()}): {why}')
     return sel
 
 def _as_manifest(sel:pd.DataFrame, test_rows) -> pd.DataFrame:
-    "`sel` as a manifest sorted by GalaxyID, its rows `test_rows` in the test split and the rest in train."
-    return sel.assign(split=np.where(sel.index.isin(test_rows), 'test', 'train'))[MANIFEST_COLUMNS].sort_values('GalaxyID', ignore_index=True)
+    "`sel` as a manifest sorted by GalaxyID: rows `test_rows` in the test split, the rest in train."
+    split = np.where(sel.index.isin(test_rows), 'test', 'train')
+    return sel.assign(split=split)[MANIFEST_COLUMNS].sort_values('GalaxyID', ignore_index=True)
 
 def split_manifest(assigned:pd.DataFrame, test_frac:float=TEST_FRACTION, seed:int=SPLIT_SEED) -> pd.DataFrame:
     "Stratified, seeded train/test split of the classified galaxies (label ≥ 0) as a manifest."
     sel = _classified(assigned)
-    train, test = train_test_split(sel.index.to_numpy(), test_size=test_frac, random_state=seed, stratify=sel['label'])
+    _, test = train_test_split(sel.index.to_numpy(), test_size=test_frac, random_state=seed, stratify=sel['label'])
     return _as_manifest(sel, test)
+
+# %% ../nbs/00_selection.ipynb #b535fa82
+def validate_manifest(df:pd.DataFrame, source='manifest') -> pd.DataFrame:
+    "Check a manifest: its columns, unique GalaxyIDs, labels 0–4, splits train/test."
+    missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
+    if missing: raise SelectionError(f'{source}: missing column(s) {", ".join(missing)}')
+    dup = df['GalaxyID'].duplicated(keep=False)
+    if dup.any(): raise SelectionError(f'{source}: GalaxyIDs listed more than once (possibly on both sides '
+                                       f'of the split): {_first_ids(df, dup)}')
+    bad = ~df['label'].isin(range(N_CLASSES))
+    if bad.any(): raise SelectionError(f'{source}: column label must be 0–4, not for GalaxyIDs {_first_ids(df, bad)}')
+    bad = ~df['split'].isin(SPLITS)
+    if bad.any(): raise SelectionError(f'{source}: column split must be train or test, '
+                                       f'not for GalaxyIDs {_first_ids(df, bad)}')
+    return df
 
 def write_manifest(manifest:pd.DataFrame, path) -> Path:
     "Write a split manifest CSV (validated first); returns its path."
@@ -229,83 +323,88 @@ def write_manifest(manifest:pd.DataFrame, path) -> Path:
     manifest[MANIFEST_COLUMNS].to_csv(path, index=False)
     return path
 
-def validate_manifest(df:pd.DataFrame, source='manifest') -> pd.DataFrame:
-    "Check a manifest: its columns, unique GalaxyIDs, labels 0–4, splits train/test, no ID on both sides."
-    missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
-    if missing: raise SelectionError(f'{source}: missing column(s) {", ".join(missing)}')
-    dup = df['GalaxyID'].duplicated(keep=False)
-    if dup.any(): raise SelectionError(f'{source}: GalaxyIDs listed more than once (possibly on both sides of the split): {_first_ids(df, dup)}')
-    bad = ~df['label'].isin(range(N_CLASSES))
-    if bad.any(): raise SelectionError(f'{source}: column label must be 0–4, not for GalaxyIDs {_first_ids(df, bad)}')
-    bad = ~df['split'].isin(SPLITS)
-    if bad.any(): raise SelectionError(f'{source}: column split must be train or test, not for GalaxyIDs {_first_ids(df, bad)}')
-    return df
-
 def read_manifest(path) -> pd.DataFrame:
     "Read and validate a split manifest CSV."
     return validate_manifest(pd.read_csv(path), source=str(path))
 
+# %% ../nbs/00_selection.ipynb #3e9d01ee
 def table2(manifest:pd.DataFrame, names=None) -> pd.DataFrame:
     "Table 2: galaxies per class in each set, ours beside the paper's."
     names = names or tuple(manifest.drop_duplicates('label').sort_values('label').class_name)
-    ours = pd.crosstab(manifest['split'], manifest['label']).reindex(index=list(SPLITS), columns=range(N_CLASSES), fill_value=0)
+    ours = pd.crosstab(manifest['split'], manifest['label'])
+    ours = ours.reindex(index=list(SPLITS), columns=range(N_CLASSES), fill_value=0)
     paper = pd.DataFrame(PAPER_SPLIT_COUNTS).T.reindex(index=list(SPLITS), columns=range(N_CLASSES))
     rows = {}
     for s in SPLITS: rows[f'{s} (ours)'], rows[f'{s} (paper)'] = ours.loc[s], paper.loc[s]
     rows['total (ours)'], rows['total (paper)'] = ours.sum(), paper.sum()
     t = pd.DataFrame(rows).T
-    t.columns = [f'{l} {n}' for l, n in zip(range(N_CLASSES), names)]
+    t.columns = [f'{c} {n}' for c, n in zip(range(N_CLASSES), names)]
     return t.assign(Total=t.sum(axis=1))
-
-def thresholds_for(df:pd.DataFrame) -> dict:
-    "The paper's thresholds if `df` has `Class4.1`, else the face-on-disk proxy (and a note saying so)."
-    if 'Class4.1' in df.columns: return PAPER_THRESHOLDS
-    print('Class4.1 is not in this vote table: using FACE_ON_DISK_THRESHOLDS (class 4 = face-on disk proxy, not spiral).')
-    return FACE_ON_DISK_THRESHOLDS
 
 # %% ../nbs/00_selection.ipynb #6dc59d14
 CV_FOLDS = round(1 / TEST_FRACTION)
 "Folds of the cross-validation: each fold's test part is the paper's tenth of the sample."
 
 def cv_manifests(assigned:pd.DataFrame, k:int=CV_FOLDS, seed:int=SPLIT_SEED) -> list:
-    "`k` manifests of a stratified, seeded k-fold split: fold i tests on the i-th tenth (for k = 10) and trains on the rest."
+    "`k` manifests of a stratified, seeded k-fold split: fold i tests on part i, trains on the rest."
     if k < 2: raise SelectionError(f'cross-validation needs at least 2 folds, not {k}')
     sel = _classified(assigned, k, f'cannot give each of {k} folds one of them')
     folds = StratifiedKFold(k, shuffle=True, random_state=seed).split(sel.index, sel['label'])
     return [_as_manifest(sel, test) for _, test in folds]
 
+# %% ../nbs/00_selection.ipynb #a91be041
+def thresholds_for(df:pd.DataFrame) -> dict:
+    "The paper's thresholds if `df` has `Class4.1`, else the face-on-disk proxy (and a note saying so)."
+    if 'Class4.1' in df.columns: return PAPER_THRESHOLDS
+    print('Class4.1 is not in this vote table: using FACE_ON_DISK_THRESHOLDS '
+          '(class 4 = face-on disk proxy, not spiral).')
+    return FACE_ON_DISK_THRESHOLDS
+
 # %% ../nbs/00_selection.ipynb #776c5df8
-def plot_examples(root, manifest:pd.DataFrame, n_per_class:int=6, seed:int=0, thresholds:dict|None=None, size:float=1.6, thumb:int=128):
+def _names(manifest:pd.DataFrame, thresholds:dict|None) -> tuple:
+    "Class names of a figure: from `thresholds` when given, else those the manifest holds."
+    if thresholds: return class_names_for(thresholds)
+    return tuple(manifest.drop_duplicates('label').sort_values('label').class_name)
+
+def plot_examples(root, manifest:pd.DataFrame, n_per_class:int=6, seed:int=0, thresholds:dict|None=None,
+                  size:float=1.6, thumb:int=128):
     "Figure 1: `n_per_class` random galaxies of each class, one row per class."
-    names = class_names_for(thresholds) if thresholds else tuple(manifest.drop_duplicates('label').sort_values('label').class_name)
-    labels = sorted(manifest['label'].unique())
-    fig, axs = plt.subplots(len(labels), n_per_class, figsize=(n_per_class*size, len(labels)*size), squeeze=False, dpi=80)
+    names, labels = _names(manifest, thresholds), sorted(manifest['label'].unique())
+    fig, axs = plt.subplots(len(labels), n_per_class, figsize=(n_per_class*size, len(labels)*size), squeeze=False,
+                            dpi=80)
     for row, label in zip(axs, labels):
-        ids = manifest[manifest.label == label].GalaxyID.sample(min(n_per_class, (manifest.label == label).sum()), random_state=seed)
+        of_class = manifest[manifest.label == label].GalaxyID
         for ax in row: ax.axis('off')
-        for ax, gid in zip(row, ids):
+        for ax, gid in zip(row, of_class.sample(min(n_per_class, len(of_class)), random_state=seed)):
             im = Image.open(image_path(root, gid)); im.thumbnail((thumb, thumb))
             ax.imshow(im)
             ax.set_title(str(gid), fontsize=7)
-        row[0].text(-0.08, 0.5, f'{label} {names[label]}', transform=row[0].transAxes, rotation=90, va='center', ha='right', fontsize=8)
-    fig.suptitle('Figure 1: example galaxies per class' + (f'\n{caption(thresholds)}' if thresholds else ''), fontsize=9)
+        row[0].text(-0.08, 0.5, f'{label} {names[label]}', transform=row[0].transAxes, rotation=90, va='center',
+                    ha='right', fontsize=8)
+    fig.suptitle('Figure 1: example galaxies per class' + (f'\n{caption(thresholds)}' if thresholds else ''),
+                 fontsize=9)
     fig.tight_layout()
     return fig
 
+# %% ../nbs/00_selection.ipynb #edde0e8c
 def plot_class_counts(manifest:pd.DataFrame, thresholds:dict|None=None, paper:bool=True):
-    "Figure 2: galaxies per class in the training and test sets (and the paper's, as fractions, for comparison)."
-    names = class_names_for(thresholds) if thresholds else tuple(manifest.drop_duplicates('label').sort_values('label').class_name)
-    counts = pd.crosstab(manifest['label'], manifest['split']).reindex(index=range(N_CLASSES), columns=list(SPLITS), fill_value=0)
+    "Figure 2: galaxies per class in the training and test sets; class fractions beside the paper's."
+    names = _names(manifest, thresholds)
+    counts = pd.crosstab(manifest['label'], manifest['split'])
+    counts = counts.reindex(index=range(N_CLASSES), columns=list(SPLITS), fill_value=0)
     fig, axs = plt.subplots(1, 2 if paper else 1, figsize=(9 if paper else 5, 3.2), squeeze=False, dpi=80)
     counts.plot.bar(stacked=True, ax=axs[0, 0], color=['tab:blue', 'tab:orange'])
-    axs[0, 0].set_xticklabels([f'{l}\n{n.replace("_", " ")}'.replace('completely ', 'compl. ') for l, n in enumerate(names)], rotation=0, fontsize=7)
+    ticks = [f'{c}\n{n.replace("_", " ")}'.replace('completely ', 'compl. ') for c, n in enumerate(names)]
+    axs[0, 0].set_xticklabels(ticks, rotation=0, fontsize=7)
     axs[0, 0].legend(title='split', loc='upper left', fontsize=7)
     axs[0, 0].set_ylabel('galaxies'); axs[0, 0].set_title('this sample', fontsize=9)
     if paper:
-        frac = pd.DataFrame({'ours': counts.sum(axis=1)/counts.values.sum(), 'paper': pd.Series(PAPER_COUNTS)/sum(PAPER_COUNTS.values())})
+        frac = pd.DataFrame({'ours': counts.sum(axis=1)/counts.values.sum(),
+                             'paper': pd.Series(PAPER_COUNTS)/sum(PAPER_COUNTS.values())})
         frac.plot.bar(ax=axs[0, 1], color=['tab:green', 'tab:gray'])
-        axs[0, 1].set_xticklabels([str(l) for l in range(N_CLASSES)], rotation=0)
-        axs[0, 1].set_ylabel('fraction of the sample'); axs[0, 1].set_title('class fractions vs the paper (Table 1)', fontsize=9)
+        axs[0, 1].set_xticklabels([str(c) for c in range(N_CLASSES)], rotation=0)
+        axs[0, 1].set_ylabel('fraction of the sample')
+        axs[0, 1].set_title('class fractions vs the paper (Table 1)', fontsize=9)
     fig.suptitle('Figure 2: galaxy counts per class' + (f'\n{caption(thresholds)}' if thresholds else ''), fontsize=9)
     fig.tight_layout()
     return fig
@@ -313,8 +412,9 @@ def plot_class_counts(manifest:pd.DataFrame, thresholds:dict|None=None, paper:bo
 # %% ../nbs/00_selection.ipynb #c6b867cb
 def make_split(root, out_csv, thresholds:dict|None=None, seed:int=SPLIT_SEED, conditional:bool=False,
                fold:int|None=None, folds:int=CV_FOLDS) -> Path:
-    "Read the vote table of data root `root`, assign classes, split 9:1 (or take fold `fold` of `cv_manifests`) and write the manifest to `out_csv`."
-    if fold is not None and not 0 <= fold < folds: raise SelectionError(f'fold must be 0 to {folds - 1} of {folds} folds, not {fold}')
+    "Select the galaxies of data root `root`, split them (9:1, or fold `fold`) and write `out_csv`."
+    if fold is not None and not 0 <= fold < folds:
+        raise SelectionError(f'fold must be 0 to {folds - 1} of {folds} folds, not {fold}')
     df = read_solutions(solutions_csv(root))
     assigned = assign_classes(df, thresholds or thresholds_for(df), conditional)
     manifest = split_manifest(assigned, seed=seed) if fold is None else cv_manifests(assigned, folds, seed)[fold]

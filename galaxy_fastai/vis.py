@@ -1,4 +1,4 @@
-"""Figures 10–13 of Dai & Tong (2018, §5.3) rebuilt with fastai's hooks, and Grad-CAM on the paper's ResNet to see what drives its decisions and its confusions.
+"""Figures 10–13 of §5.3 rebuilt with fastai's hooks, and Grad-CAM of the paper's ResNet on its confusions.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/vis.html.md"""
 
@@ -6,7 +6,8 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/vis.html.md"""
 
 # %% ../nbs/11_vis.ipynb #8f912100
 from __future__ import annotations
-import math, warnings
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from fastai.callback.hook import hook_output, hook_outputs
+from fastai.learner import load_learner
+
+from .selection import CLASS_NAMES, outputs_dir
+from .data import AUTHORS_TEST_SCALE, dl_at_scale
 
 # %% auto #0
 __all__ = ['SIMPLE_CNN_CONVS', 'FIGURE_LAYERS', 'FIGURE_GALAXIES', 'CONFUSION_PAIRS', 'POOL_TYPES', 'ACT_TYPES', 'conv_layers',
@@ -41,7 +46,7 @@ def conv_layers(model:nn.Module) -> list:
 
 # %% ../nbs/11_vis.ipynb #bb21ada7
 def scale01(x:torch.Tensor, dims=None, const:float=0.5) -> torch.Tensor:
-    "`x` mapped linearly onto [0, 1] over `dims` (all of it by default); a constant becomes `const`."
+    "`x` mapped linearly onto [0, 1] over `dims` (default: all of it); a constant maps to `const`."
     x = torch.as_tensor(x).float()
     lo = x.amin(dim=dims, keepdim=True) if dims is not None else x.min()
     hi = x.amax(dim=dims, keepdim=True) if dims is not None else x.max()
@@ -50,7 +55,7 @@ def scale01(x:torch.Tensor, dims=None, const:float=0.5) -> torch.Tensor:
 
 # %% ../nbs/11_vis.ipynb #586a95d5
 def filter_images(weight:torch.Tensor, channel:int|None=None, n:int=32) -> torch.Tensor:
-    "The first `n` filters of a conv weight (out, in, kh, kw), each scaled to [0, 1]: RGB (n, kh, kw, 3) if `in` is 3 and `channel` is None, else input `channel` (n, kh, kw)."
+    "The first `n` filters of conv weight `weight` as tiles scaled to [0, 1]: RGB, or input `channel`."
     w = torch.as_tensor(weight).detach().float().cpu()[:n]
     if w.ndim != 4: raise ValueError(f'expected a conv weight (out, in, kh, kw), got shape {tuple(w.shape)}')
     if channel is None and w.shape[1] == 3: return scale01(w, dims=(1, 2, 3)).permute(0, 2, 3, 1)
@@ -60,7 +65,7 @@ def filter_images(weight:torch.Tensor, channel:int|None=None, n:int=32) -> torch
 
 # %% ../nbs/11_vis.ipynb #30e2f8d2
 def mosaic(tiles, ncols:int|None=None, pad:int=1, fill:float=1.) -> np.ndarray:
-    "Tiles (n, h, w[, 3]) laid out row by row on a grid of `ncols` columns, `pad` pixels of `fill` apart."
+    "Tiles (n, h, w[, 3]) laid out row by row, `ncols` to a row, `pad` pixels of `fill` apart."
     tiles = torch.as_tensor(tiles).float()
     n, h, w = tiles.shape[:3]
     ncols = min(ncols or math.ceil(math.sqrt(n)), n)
@@ -75,13 +80,14 @@ def mosaic(tiles, ncols:int|None=None, pad:int=1, fill:float=1.) -> np.ndarray:
 def filter_label(name:str, conv:nn.Conv2d, n:int, channel:int|None) -> str:
     "A Figure 10 style caption: layer, then (filters shown, kernel size, channel visualised)."
     kh, kw = conv.kernel_size
-    what = 'RGB' if channel is None and conv.in_channels == 3 else f'channel {0 if channel is None else channel} of {conv.in_channels}'
+    rgb = channel is None and conv.in_channels == 3
+    what = 'RGB' if rgb else f'channel {0 if channel is None else channel} of {conv.in_channels}'
     return f'{name} ({min(n, conv.out_channels)} of {conv.out_channels} filters, {kh}×{kw}, {what})'
 
 # %% ../nbs/11_vis.ipynb #ecc0bf65
 def plot_filters(model:nn.Module, layers:list|None=None, n:int=32, channel:int|None=None, ncols:int=16,
                  title:str|None=None, width:float=8., dpi:int=80):
-    "Figure 10: the first `n` filters of each conv layer of `model` (or of `layers`, a list of (name, conv)), one row per layer."
+    "Figure 10: the first `n` filters of each conv layer of `model` (or of `layers`), one row per layer."
     layers = conv_layers(model) if layers is None else layers
     if not layers: raise ValueError('no convolution to show: the model has no nn.Conv2d')
     tiles = [mosaic(filter_images(m.weight, channel, n), ncols) for _, m in layers]
@@ -101,20 +107,20 @@ ACT_TYPES = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU)
 
 def _leaves(model): return [(n, m) for n, m in model.named_modules() if not list(m.children())]
 
-# %% ../nbs/11_vis.ipynb #395df92d
 def feature_layers(model:nn.Module) -> list:
-    "Figure 11's layers as (name, module): each conv's activation (the next ReLU-like leaf before any other conv/pool/linear, else the conv) and each pooling layer."
+    "Figure 11's layers (name, module): each conv's activation (its ReLU, else the conv) and each pool."
     leaves, res = _leaves(model), []
     for i, (n, m) in enumerate(leaves):
         if isinstance(m, POOL_TYPES): res.append((n, m))
         elif isinstance(m, nn.Conv2d):
-            nxt = next((l for l in leaves[i+1:] if isinstance(l[1], (*ACT_TYPES, nn.Conv2d, *POOL_TYPES, nn.Linear))), None)
+            stops = (*ACT_TYPES, nn.Conv2d, *POOL_TYPES, nn.Linear)
+            nxt = next((leaf for leaf in leaves[i+1:] if isinstance(leaf[1], stops)), None)
             res.append(nxt if nxt is not None and isinstance(nxt[1], ACT_TYPES) else (n, m))
     return res
 
 # %% ../nbs/11_vis.ipynb #72eac06e
 def figure_labels(layers:list) -> list:
-    "Paper-style names of `feature_layers` entries: 'Conv k' for the k-th convolution, 'Pooling k' for a pool after it."
+    "Paper-style names of `feature_layers` entries: 'Conv k' for the k-th conv, 'Pooling k' after it."
     labels, k = [], 0
     for _, m in layers:
         if isinstance(m, POOL_TYPES): labels.append(f'Pooling {k}')
@@ -123,7 +129,7 @@ def figure_labels(layers:list) -> list:
 
 # %% ../nbs/11_vis.ipynb #9627acbc
 def layer_activations(model:nn.Module, x:torch.Tensor, layers:list|None=None) -> dict:
-    "{name: activations (N, C, H, W)} of `layers` (default `feature_layers`) for the batch `x`, stored by fastai's `hook_outputs`."
+    "{name: activations (N, C, H, W)} of `layers` (default: `feature_layers`) for batch `x`, via hooks."
     layers = feature_layers(model) if layers is None else layers
     if not layers: raise ValueError('no layer to hook: the model has no Conv2d or pooling layer')
     model.eval()
@@ -132,13 +138,13 @@ def layer_activations(model:nn.Module, x:torch.Tensor, layers:list|None=None) ->
 
 # %% ../nbs/11_vis.ipynb #1682065e
 def show_input(x:torch.Tensor) -> np.ndarray:
-    "A whitened input (3, H, W) as an RGB image (H, W, 3) in [0, 1], one scaling for all channels (colour balance kept)."
+    "A whitened input (3, H, W) as an RGB image (H, W, 3) in [0, 1], one scale for all channels."
     return scale01(torch.as_tensor(x).detach().float().cpu()).permute(1, 2, 0).numpy()
 
 # %% ../nbs/11_vis.ipynb #1a62e349
 def plot_activations(model:nn.Module, x:torch.Tensor, layers:list|None=None, n_maps:int=16, ncols:int=4,
                      title:str|None=None, dpi:int=80):
-    "Figures 11–13: the whitened input `x` (3, H, W) and the first `n_maps` maps of each layer, captioned (maps, size)."
+    "Figures 11–13: the whitened input `x` (3, H, W) and the first `n_maps` maps of each layer."
     x = torch.as_tensor(x)
     if x.ndim == 3: x = x[None]
     if x.shape[0] != 1: raise ValueError(f'plot_activations draws one galaxy; got a batch of {x.shape[0]}')
@@ -148,9 +154,11 @@ def plot_activations(model:nn.Module, x:torch.Tensor, layers:list|None=None, n_m
     for label, a in zip(figure_labels(layers), acts.values()):
         a = a[0]
         tiles = scale01(a[:n_maps], dims=(1, 2), const=0.)   # a dead (constant) map shows dark
-        panels.append((f'{label} ({a.shape[0]}, {a.shape[1]}×{a.shape[2]})', mosaic(tiles, 4, pad=1, fill=np.nan), 'viridis'))
+        cap = f'{label} ({a.shape[0]}, {a.shape[1]}×{a.shape[2]})'
+        panels.append((cap, mosaic(tiles, 4, pad=1, fill=np.nan), 'viridis'))
     nrows = math.ceil(len(panels) / ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(2.5 * ncols, 2.6 * nrows), dpi=dpi, squeeze=False, layout='constrained')
+    fig, axs = plt.subplots(nrows, ncols, figsize=(2.5 * ncols, 2.6 * nrows), dpi=dpi, squeeze=False,
+                            layout='constrained')
     for ax in axs.flat: ax.axis('off')
     for ax, (cap, img, cmap) in zip(axs.flat, panels):
         ax.imshow(img, cmap=cmap, interpolation='nearest')
@@ -160,23 +168,23 @@ def plot_activations(model:nn.Module, x:torch.Tensor, layers:list|None=None, n_m
 
 # %% ../nbs/11_vis.ipynb #d9eb3ec0
 def cam_layer(model:nn.Module) -> nn.Module:
-    "The layer Grad-CAM uses by default: the last non-pooling entry of `feature_layers` (the last conv's activation)."
+    "Grad-CAM's default layer: the last non-pool entry of `feature_layers` (the last conv's activation)."
     convs = [m for _, m in feature_layers(model) if not isinstance(m, POOL_TYPES)]
     if not convs: raise ValueError('no convolution in the model: Grad-CAM needs a layer with spatial maps')
     return convs[-1]
 
 # %% ../nbs/11_vis.ipynb #7b651295
 def grad_cam(model:nn.Module, x:torch.Tensor, target=None, layer:nn.Module|None=None) -> tuple:
-    "Grad-CAM for class `target` (default: the predicted class) at `layer` (default `cam_layer`): maps (N, H, W) in [0, 1] at the input size, and softmax probabilities (N, classes)."
+    "Grad-CAM of class `target` (default: the predicted one) at `layer`: maps (N, H, W), probabilities."
     layer = cam_layer(model) if layer is None else layer
     model.eval()
     with warnings.catch_warnings(), hook_output(layer) as h_act, hook_output(layer, grad=True) as h_grad:
         warnings.filterwarnings('ignore', message='.*non-full backward hook.*')
         with torch.enable_grad():
             logits = model(x)
-            tgt = logits.argmax(1) if target is None else torch.as_tensor(target, device=logits.device).long().expand(len(x))
+            tgt = logits.argmax(1) if target is None else torch.as_tensor(target, device=logits.device).long()
             model.zero_grad()
-            logits.gather(1, tgt.view(-1, 1)).sum().backward()
+            logits.gather(1, tgt.expand(len(x)).view(-1, 1)).sum().backward()
     acts, grads = h_act.stored, h_grad.stored[0]
     cam = F.relu((grads.mean((2, 3), keepdim=True) * acts).sum(1, keepdim=True))
     cam = F.interpolate(cam, size=x.shape[-2:], mode='bilinear', align_corners=False)[:, 0]
@@ -184,7 +192,7 @@ def grad_cam(model:nn.Module, x:torch.Tensor, target=None, layer:nn.Module|None=
 
 # %% ../nbs/11_vis.ipynb #a7176738
 def confusion_examples(y_true, y_pred, pairs=CONFUSION_PAIRS, n:int=2, probs=None) -> pd.DataFrame:
-    "Rows (index, true, pred, kind) for up to `n` misclassified galaxies per (true, pred) pair and `n` correct ones of each true class; most confident first when `probs` is given."
+    "Up to `n` galaxies per confused (true, pred) pair and `n` correct ones per true class, surest first."
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape: raise ValueError(f'y_true has {y_true.shape[0]} labels, y_pred {y_pred.shape[0]}')
     conf = np.asarray(probs).max(1) if probs is not None else np.zeros(len(y_true))
@@ -197,13 +205,15 @@ def confusion_examples(y_true, y_pred, pairs=CONFUSION_PAIRS, n:int=2, probs=Non
     return pd.DataFrame(rows, columns=['index', 'true', 'pred', 'kind'])
 
 # %% ../nbs/11_vis.ipynb #bf32df12
-def plot_grad_cam(images, cams, titles=None, ncols:int=4, alpha:float=0.45, cmap:str='jet', dpi:int=80, title:str|None=None):
+def plot_grad_cam(images, cams, titles=None, ncols:int=4, alpha:float=0.45, cmap:str='jet', dpi:int=80,
+                  title:str|None=None):
     "Each image (H, W, 3) in [0, 1] beside its Grad-CAM map (H, W) laid over it."
     images, cams = np.asarray(images), np.asarray(cams)
     if len(images) != len(cams): raise ValueError(f'{len(images)} images but {len(cams)} maps')
     n = len(images)
     nrows = math.ceil(n / ncols)
-    fig, axs = plt.subplots(nrows, 2 * ncols, figsize=(2.1 * 2 * ncols, 2.4 * nrows), dpi=dpi, squeeze=False, layout='constrained')
+    fig, axs = plt.subplots(nrows, 2 * ncols, figsize=(2.1 * 2 * ncols, 2.4 * nrows), dpi=dpi, squeeze=False,
+                            layout='constrained')
     for ax in axs.flat: ax.axis('off')
     for i in range(n):
         a_img, a_cam = axs[i // ncols, 2 * (i % ncols)], axs[i // ncols, 2 * (i % ncols) + 1]
@@ -212,20 +222,17 @@ def plot_grad_cam(images, cams, titles=None, ncols:int=4, alpha:float=0.45, cmap
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/11_vis.ipynb #18bd3a0e
-from .selection import CLASS_NAMES
-from .data import AUTHORS_TEST_SCALE, test_dl_at
-
 # %% ../nbs/11_vis.ipynb #5f2bb5a1
 def figure_galaxies(manifest:pd.DataFrame, figures:dict=FIGURE_GALAXIES, split:str|None='test') -> pd.DataFrame:
-    "The galaxies of Figures 11–13: the paper's GalaxyID where `manifest` has it, else the first galaxy of its class (in `split` when it has one)."
+    "The galaxies of Figures 11–13: the paper's GalaxyID where `manifest` has it, else one of its class."
     rows = []
     for fig, (gid, label) in figures.items():
         if (manifest.GalaxyID == gid).any(): row, stand_in = manifest[manifest.GalaxyID == gid].iloc[0], False
         else:
             same = manifest[manifest.label == label]
             if split is not None and (same.split == split).any(): same = same[same.split == split]
-            if same.empty: raise ValueError(f'Figure {fig}: GalaxyID {gid} is not in the manifest and no galaxy has label {label} ({CLASS_NAMES[label]})')
+            if same.empty: raise ValueError(f'Figure {fig}: GalaxyID {gid} is not in the manifest and no galaxy '
+                                            f'has label {label} ({CLASS_NAMES[label]})')
             row, stand_in = same.iloc[0], True
         rows.append(dict(figure=fig, paper_id=gid, GalaxyID=int(row.GalaxyID), label=int(row.label),
                          class_name=row.class_name, stand_in=stand_in))
@@ -233,39 +240,40 @@ def figure_galaxies(manifest:pd.DataFrame, figures:dict=FIGURE_GALAXIES, split:s
 
 # %% ../nbs/11_vis.ipynb #7f13dd81
 def galaxy_batch(dls, galaxy_ids, q:int=AUTHORS_TEST_SCALE) -> tuple:
-    "Inputs (N, 3, 64, 64) of `galaxy_ids` through `dls`'s test transform at scale `q`, their labels, and the inputs as display images (N, 64, 64, 3) in [0, 1]."
+    "The test-time inputs of `galaxy_ids` at scale `q` through `dls`, their labels, and display images."
     ids = [int(i) for i in galaxy_ids]
-    x, y = zip(*test_dl_at(dls, q, items=ids, bs=len(ids)))
+    x, y = zip(*dl_at_scale(dls, q, items=ids, bs=len(ids)))
     x, y = torch.cat(x).as_subclass(torch.Tensor).cpu(), torch.cat(y).as_subclass(torch.Tensor).cpu()
     return x, y, torch.stack([torch.as_tensor(show_input(xi)) for xi in x]).numpy()
 
 # %% ../nbs/11_vis.ipynb #7816fb50
 def plot_confusion_cams(model:nn.Module, dls, galaxy_ids, class_names=CLASS_NAMES, q:int=AUTHORS_TEST_SCALE, n:int=2,
                         pairs=CONFUSION_PAIRS, title:str|None=None) -> tuple:
-    "Predict `galaxy_ids` at scale `q`, pick `confusion_examples` and draw their Grad-CAM maps; returns (figure, examples, accuracy). `title` may use {acc} and {n}."
+    "Grad-CAM of confusions and successes among `galaxy_ids` at scale `q`: figure, examples, accuracy."
     ids = np.asarray([int(i) for i in galaxy_ids])
     x, y, imgs = galaxy_batch(dls, ids, q)
     model.eval()
     with torch.no_grad(): probs = torch.cat([model(xb).softmax(1) for xb in x.split(64)])
     pred = probs.argmax(1)
     ex = confusion_examples(y, pred, pairs, n, probs)
-    if ex.empty: raise ValueError(f'no galaxy of classes {sorted({t for t, _ in pairs})} among the {len(ids)} given: nothing to explain')
+    if ex.empty: raise ValueError(f'no galaxy of classes {sorted({t for t, _ in pairs})} among the {len(ids)} given: '
+                                  'nothing to explain')
     ex.insert(1, 'GalaxyID', ids[ex['index']])
     cams, p = grad_cam(model, x[ex['index'].tolist()])
-    titles = [f'{k}: {class_names[t]} → {class_names[pr]} ({c:.2f})' for k, t, pr, c in zip(ex.kind, ex.true, ex.pred, p.max(1).values)]
+    titles = [f'{k}: {class_names[t]} → {class_names[pr]} ({c:.2f})'
+              for k, t, pr, c in zip(ex.kind, ex.true, ex.pred, p.max(1).values)]
     acc = float((pred == y).float().mean())
     return plot_grad_cam(imgs[ex['index']], cams, titles, title=title and title.format(acc=acc, n=len(ids))), ex, acc
 
 # %% ../nbs/11_vis.ipynb #8a4ef286
-def find_exports(folder='outputs', pattern:str='*.pkl') -> list:
-    "Learner exports (`learn.export`) under `folder`, newest first; empty if there are none."
-    folder = Path(folder)
+def find_exports(folder=None, pattern:str='*.pkl') -> list:
+    "Learner exports (`learn.export`) under `folder` (default `outputs_dir()`), newest first; maybe none."
+    folder = outputs_dir() if folder is None else Path(folder)
     return sorted(folder.rglob(pattern), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
 
 # %% ../nbs/11_vis.ipynb #ddc3b3cf
 def load_export(path) -> nn.Module:
-    "The model of the learner exported at `path`, on the CPU and in eval mode (a pickle: load only your own runs' files)."
-    from fastai.learner import load_learner
+    "The model of the learner exported at `path`, on the CPU in eval mode (a pickle: load only your own)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'{path}: no exported learner here (make one with the training CLI)')
     with warnings.catch_warnings():

@@ -1,8 +1,9 @@
 """Real-data checks of the selection on the shared Kaggle subset; skipped, with a message, where it is absent."""
 import pytest
 
-from galaxy_fastai.selection import (FACE_ON_DISK_THRESHOLDS, PAPER_THRESHOLDS, assign_classes, gz2_subset,
-                                     read_solutions, solutions_csv, split_manifest)
+from galaxy_fastai.selection import (FACE_ON_DISK_THRESHOLDS, PAPER_THRESHOLDS, assign_classes, galaxy_data,
+                                     gz2_subset, is_data_root, read_solutions, solutions_csv, split_manifest)
+from galaxy_fastai.mock import find_data
 
 SUBSET = gz2_subset()
 needs_subset = pytest.mark.skipif(SUBSET is None, reason='real subset ../shared/gz2-kaggle-subset not found '
@@ -29,3 +30,12 @@ def test_subset_split_is_disjoint_and_nine_to_one():
     train, test = set(man.GalaxyID[man.split == 'train']), set(man.GalaxyID[man.split == 'test'])
     assert not train & test
     assert (len(train), len(test)) == (2217, 247)
+
+
+@needs_subset
+def test_find_data_takes_the_subset_from_galaxy_data(monkeypatch, capsys, tmp_path):
+    "The subset is a data root in the Kaggle layout; `find_data` uses it when GALAXY_DATA names it."
+    assert is_data_root(SUBSET) and galaxy_data(SUBSET) == SUBSET
+    monkeypatch.setenv('GALAXY_DATA', str(SUBSET))
+    assert find_data(download=False, dest=tmp_path/'kaggle') == SUBSET
+    assert capsys.readouterr().out == f'find_data: using {SUBSET} (from GALAXY_DATA)\n'
