@@ -30,14 +30,13 @@ from .resnet import (GalaxyResNet, PreActResNet, TABLE3_BOTTLENECK, TABLE3_OUT,
 # %% auto #0
 __all__ = ['DIELEMAN_CONVS', 'DIELEMAN_POOLED', 'DIELEMAN_DENSE', 'DIELEMAN_MAXOUT', 'DIELEMAN_P_DROP', 'DIELEMAN_DEPTH',
            'INCEPTION_FIRST_STRIDE', 'RESNET50_DEPTHS', 'RESNET50_STRIDES', 'COMPACT_WIDTHS', 'COMPACT_P_DROP',
-           'COMPACT_DEEP_DEPTH', 'MODELS', 'PAPER_MODELS', 'plain_cnn_init', 'Maxout', 'dieleman_convs', 'dieleman',
-           'simple_cnn', 'alexnet', 'vgg16', 'vgg16_bn', 'inception_v3', 'imagenet_stem', 'preact_resnet50',
-           'compact_cnn', 'compact_cnn_deep', 'get_model', 'model_sizes', 'StepTimer', 'synthetic_batches',
-           'learner_images_per_s', 'bare_images_per_s', 'model_table']
+           'COMPACT_DEEP_DEPTH', 'PREACT_SMALL_WIDTHS', 'PREACT_SMALL_DEPTHS', 'plain_cnn_init', 'Maxout',
+           'dieleman_convs', 'dieleman', 'simple_cnn', 'alexnet', 'vgg16', 'vgg16_bn', 'inception_v3', 'imagenet_stem',
+           'preact_resnet50', 'compact_cnn', 'PreActBasicBlock', 'preact_small']
 
 # %% ../nbs/05_baselines.ipynb #43b144ef
 def plain_cnn_init(m:nn.Module):
-    "torchvision's init for plain CNNs (VGG): He fan-out normal for convolutions, N(0, 0.01) for linear layers, zero biases."
+    "torchvision's init for plain CNNs (VGG): He fan-out normal convolutions, N(0, 0.01) linear layers, zero biases."
     if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
     elif isinstance(m, nn.Linear): nn.init.normal_(m.weight, 0, 0.01)
     if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None: nn.init.zeros_(m.bias)
@@ -131,7 +130,7 @@ COMPACT_P_DROP = 0.25
 "Dropout in front of the compact CNN's linear layer."
 
 def compact_cnn(n_out:int=5, widths=COMPACT_WIDTHS, p_drop:float=COMPACT_P_DROP, depth:int=1) -> nn.Sequential:
-    "A compact BatchNorm CNN for CPU budgets (not in the paper): per width `depth` 3×3 `ConvLayer`s and a 2×2 max-pool, then global average pool, dropout, linear."
+    "A compact BatchNorm CNN (not in the paper): per width `depth` 3×3 `ConvLayer`s and a 2×2 max-pool; pool, dropout, linear."
     if depth < 1: raise ValueError(f'depth is the number of convolutions per stage and must be at least 1, not {depth}')
     layers, ni = [], 3
     for i, nf in enumerate(widths, 1):
@@ -139,85 +138,41 @@ def compact_cnn(n_out:int=5, widths=COMPACT_WIDTHS, p_drop:float=COMPACT_P_DROP,
             layers.append((f'conv{i}' + (f'_{j + 1}' if j else ''), ConvLayer(ni, nf, ks=3)))
             ni = nf
         layers.append((f'pool{i}', nn.MaxPool2d(2)))
-    head = [('gap', nn.AdaptiveAvgPool2d(1)), ('flatten', nn.Flatten()), ('drop', nn.Dropout(p_drop)), ('fc', nn.Linear(ni, n_out))]
+    head = [('gap', nn.AdaptiveAvgPool2d(1)), ('flatten', nn.Flatten()), ('drop', nn.Dropout(p_drop)), ('fc',
+        nn.Linear(ni, n_out))]
     return nn.Sequential(OrderedDict(layers + head))
 
 COMPACT_DEEP_DEPTH = 2
-"Convolutions per stage of `compact_cnn_deep`."
+"Convolutions per stage of the registry's `compact_cnn_deep` (`06_models`)."
 
-def compact_cnn_deep(n_out:int=5, widths=COMPACT_WIDTHS, p_drop:float=COMPACT_P_DROP) -> nn.Sequential:
-    "`compact_cnn` with two 3×3 `ConvLayer`s per stage (1.17M weights): the better of the two on `15_benchmark`'s ten-fold cross-validation."
-    return compact_cnn(n_out, widths, p_drop, depth=COMPACT_DEEP_DEPTH)
+# %% ../nbs/05_baselines.ipynb #4909fefd
+PREACT_SMALL_WIDTHS, PREACT_SMALL_DEPTHS = (32, 64, 128, 256), (2, 2, 2, 2)
+"Widths and units per stage of `preact_small` (ResNet-18's layout at an eighth of its width)."
 
-# %% ../nbs/05_baselines.ipynb #c0a5fef9
-MODELS = {
-    'galaxy_resnet': GalaxyResNet,
-    'dieleman': dieleman,
-    'alexnet': alexnet,
-    'vgg16': vgg16,
-    'vgg16_bn': vgg16_bn,
-    'inception_v3': inception_v3,
-    'preact_resnet50': preact_resnet50,
-    'simple_cnn': simple_cnn,
-    'compact_cnn': compact_cnn,
-    'compact_cnn_deep': compact_cnn_deep,
-}
-PAPER_MODELS = {'dieleman': 'Dieleman', 'alexnet': 'AlexNet', 'vgg16': 'VGG', 'inception_v3': 'Inception',
-                'preact_resnet50': 'ResNet-50', 'galaxy_resnet': 'Ours'}   # Table 6's rows, in order
+class PreActBasicBlock(nn.Module):
+    "A basic pre-activation unit: BN–ReLU–conv3×3–BN–ReLU–conv3×3 + shortcut (a 1×1 projection if the shape changes)."
+    def __init__(self, ni:int, nf:int, stride:int=1):
+        super().__init__()
+        self.bn1, self.conv1 = nn.BatchNorm2d(ni), nn.Conv2d(ni, nf, 3, stride, 1, bias=False)
+        self.bn2, self.conv2 = nn.BatchNorm2d(nf), nn.Conv2d(nf, nf, 3, 1, 1, bias=False)
+        self.proj = nn.Conv2d(ni, nf, 1, stride, bias=False) if stride != 1 or ni != nf else None
+    def forward(self, x):
+        o = F.relu(self.bn1(x))
+        shortcut = self.proj(o) if self.proj is not None else x
+        return self.conv2(F.relu(self.bn2(self.conv1(o)))) + shortcut
 
-def get_model(name:str, n_out:int=5, **kwargs) -> nn.Module:
-    "Build the model registered as `name` in `MODELS` with `n_out` logits; `kwargs` go to its constructor."
-    if name not in MODELS: raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
-    return MODELS[name](n_out=n_out, **kwargs)
-
-# %% ../nbs/05_baselines.ipynb #16ed78da
-def model_sizes(names=tuple(MODELS), size:int=64) -> pd.DataFrame:
-    "Parameters, main-path layers and forward MACs at `size`×`size` of each registered model in `names`."
-    rows = []
-    for name in names:
-        with torch.device('meta'): m = get_model(name)
-        rows.append(dict(model=name, params=count_params(m), layers=count_layers(m), macs=count_macs(m, size)))
-    return pd.DataFrame(rows).set_index('model')
-
-# %% ../nbs/05_baselines.ipynb #677efce1
-class StepTimer(Callback):
-    "Record the time at the end of each training batch, and skip validation."
-    order = 100
-    def before_fit(self): self.times = []
-    def after_batch(self): self.times.append(time.perf_counter())
-    def before_validate(self): raise CancelValidException()
-
-def synthetic_batches(n:int, bs:int=32, size:int=64, n_out:int=5, seed:int=0) -> list:
-    "`n`·`bs` random (image, label) pairs as a list, the simplest dataset a fastai DataLoader accepts."
-    g = torch.Generator().manual_seed(seed)
-    xs, ys = torch.randn(n * bs, 3, size, size, generator=g), torch.randint(0, n_out, (n * bs,), generator=g)
-    return list(zip(xs, ys))
-
-def learner_images_per_s(model:nn.Module, bs:int=32, steps:int=3, warmup:int=1, lr:float=1e-3) -> float:
-    "Training images/s of `model` through a fastai `Learner` (SGD, momentum 0.9) on synthetic batches of `bs`."
-    ds = synthetic_batches(warmup + steps, bs)
-    dls = DataLoaders.from_dsets(ds, ds[:bs], bs=bs, shuffle=False, drop_last=True, num_workers=0, device='cpu')
-    timer = StepTimer()
-    learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), opt_func=partial(SGD, mom=0.9), lr=lr, cbs=timer)
-    with learn.no_bar(), learn.no_logging(): learn.fit(1)
-    return bs * steps / (timer.times[-1] - timer.times[warmup - 1])
-
-def bare_images_per_s(model:nn.Module, bs:int=32, steps:int=3, warmup:int=1, lr:float=1e-3) -> float:
-    "Training images/s of `model` in the bare PyTorch loop `sgd_steps` on one fixed random batch of `bs`."
-    xb, yb = torch.randn(bs, 3, 64, 64), torch.randint(0, 5, (bs,))
-    sgd_steps(model, xb, yb, steps=warmup, lr=lr)
-    start = time.perf_counter()
-    sgd_steps(model, xb, yb, steps=steps, lr=lr)
-    return bs * steps / (time.perf_counter() - start)
-
-# %% ../nbs/05_baselines.ipynb #3cfd5bbe
-def model_table(names=tuple(MODELS), bs:int=32, steps:int=3, warmup:int=1) -> pd.DataFrame:
-    "`model_sizes` plus CPU training images/s at batch `bs` via a fastai Learner and a bare loop, with the load average."
-    sizes, rows = model_sizes(names), []
-    for name in names:
-        torch.manual_seed(0)
-        load = os.getloadavg()[0]
-        learner = learner_images_per_s(get_model(name), bs, steps, warmup)
-        bare = bare_images_per_s(get_model(name), bs, steps, warmup)
-        rows.append(dict(model=name, learner_img_s=learner, bare_img_s=bare, load_1min=load))
-    return sizes.join(pd.DataFrame(rows).set_index('model'))
+# %% ../nbs/05_baselines.ipynb #ef86fb72
+def preact_small(n_out:int=5, widths=PREACT_SMALL_WIDTHS, depths=PREACT_SMALL_DEPTHS, stem_stride:int=2,
+                 p_drop:float=0.) -> nn.Sequential:
+    "A small pre-activation ResNet of basic units (not in the paper): stride-2 stem, stages of `depths` units."
+    layers, ni = [('stem', nn.Conv2d(3, widths[0], 3, stem_stride, 1, bias=False))], widths[0]
+    for i, (nf, n) in enumerate(zip(widths, depths), 1):
+        for j in range(n):
+            layers.append((f'stage{i}_{j + 1}', PreActBasicBlock(ni, nf, 2 if i > 1 and j == 0 else 1))); ni = nf
+    head = [('bn', nn.BatchNorm2d(ni)), ('relu', nn.ReLU(inplace=True)), ('gap', nn.AdaptiveAvgPool2d(1)),
+            ('flatten', nn.Flatten())] + ([('drop', nn.Dropout(p_drop))] if p_drop else []) + [('fc', nn.Linear(ni,
+                n_out))]
+    m = nn.Sequential(OrderedDict(layers + head))
+    for c in m.modules():
+        if isinstance(c, nn.Conv2d): nn.init.kaiming_normal_(c.weight, mode='fan_out', nonlinearity='relu')
+    return m

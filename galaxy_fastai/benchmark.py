@@ -8,44 +8,33 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/benchmark.html.md"""
 from __future__ import annotations
 
 import json, math, os, re, shutil, subprocess, sys, time
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 import matplotlib.pyplot as plt
-import torch.nn.functional as F
-from torch import nn
 from scipy.stats import binomtest
-from sklearn.utils.class_weight import compute_class_weight
-from fastcore.script import call_parse, bool_arg
-from fastai.basics import Callback, CrossEntropyLossFlat, Learner, accuracy
-from fastai.callback.schedule import ParamScheduler, combined_cos
-from fastai.callback.channelslast import ChannelsLast
+from fastai.basics import Callback
 
-from .selection import (gz2_subset, make_split, read_manifest, read_solutions, solutions_csv, image_path, SPLIT_SEED,
-                                     CV_FOLDS, assign_classes, thresholds_for)
-from .data import (TEST_SCALES, AUTHORS_TEST_SCALE, PAPER_JITTER, AUTHORS_JITTER, SURVIVING_JITTER, galaxy_dls, labels_of,
-                                manifest_class_names, predict_multiscale, read_centre, CACHE_SIDE, RESIZERS, galaxy_cache, source_dls)
-from .baselines import get_model
-from .train import (PAPER_SCHEDULE, Schedule, IterationBudget, scaled, schedule_learner, fit_schedule,
-                                 seed_everything)
-from .metrics import (evaluation_report, df_to_markdown, classification_report_df, roc_auc_table,
-                                   multiscale_accuracy, ten_run_summary, DihedralTTA)
-from .cli import WEIGHTS_FILE, write_run_info
+from .selection import (CV_FOLDS, SPLIT_SEED, gz2_subset, image_path, make_split, outputs_dir,
+                                     read_manifest, read_solutions, solutions_csv)
+from .images import read_centre
+from .data import CACHE_SIDE, TEST_SCALES, AUTHORS_TEST_SCALE, galaxy_dls, labels_of, predict_multiscale
+from .train import PAPER_SCHEDULE, fit_schedule, seed_everything
+from .recipes import JITTERS, RECIPES, get_recipe, recipe_learner, recipe_to_dict
+from .metrics import (DihedralTTA, classification_report_df, df_to_markdown, evaluation_report,
+                                   multiscale_accuracy, roc_auc_table, ten_run_summary)
+from .runs import WEIGHTS_FILE, atomic_write, write_run_info
 
 # %% auto #0
 __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
-           'PAPER_LRS', 'JITTERS', 'IMPROVED', 'IMPROVED_LRS', 'RECIPES', 'ABLATIONS', 'DEFAULT_ABLATIONS',
-           'ABLATION_MODEL', 'ABLATION_IMAGES', 'VARIANTS', 'VOTE_SHARE_COLUMNS', 'VOTE_REGRESSION_BS', 'RESULT_FILE',
-           'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'model_spec', 'improved_config',
-           'class_weights', 'OneCycleIters', 'vote_shares', 'VoteSmoothing', 'ValidTimer', 'paper_recipe',
-           'improved_recipe', 'fit_improved', 'unclassified_ids', 'vote_fractions', 'vote_regression_dls',
-           'keep_outputs', 'VoteRegression', 'run_name', 'headline', 'load_probs', 'run_case', 'seed_runs_summary',
-           'cut_margins', 'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables',
-           'benchmark_split', 'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark',
-           'galaxy_benchmark']
+           'RECIPE_NAMES', 'ABLATIONS', 'DEFAULT_ABLATIONS', 'ABLATION_MODEL', 'ABLATION_IMAGES', 'VARIANTS',
+           'RESULT_FILE', 'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'ValidTimer', 'run_name',
+           'headline', 'load_probs', 'train_case', 'run_case', 'seed_runs_summary', 'cut_margins', 'persistent_errors',
+           'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split', 'cv_summary', 'cv_compare',
+           'predict_survey', 'best_run', 'run_benchmark']
 
 # %% ../nbs/15_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -65,107 +54,28 @@ LONG_BS = 64
 "Mini-batch size at budget C: twice B's, for more images/s on the CPU (still 34 steps a pass)."
 
 LONG_IMAGES = 1_344 * LONG_BS
-"Budget C, in training images: about 10 minutes of the 1/8-width paper network on this 2-core CPU (86,016 images, 39 passes)."
+"Budget C, in training images: about 10 minutes of the 1/8-width paper network on a 2-core CPU (39 passes)."
 
 LONG_MODELS = ('galaxy_resnet_k0.25_n1', 'dieleman', 'compact_cnn')
-"The models trained at budget C with both recipes: the paper's architecture at CPU size, Dieleman et al.'s network, and `05_baselines`' compact CNN (not in the paper)."
+"The models trained at budget C with both recipes: the paper's network at CPU size, Dieleman's, the compact CNN."
 
-PAPER_LRS = {'galaxy_resnet': 0.1, 'dieleman': 0.01, 'simple_cnn': 0.01}
-"Initial learning rate of the paper recipe: §4.5's 0.1 for the paper's network; 0.01 for the BatchNorm-free CNNs, which diverge at 0.1."
+RECIPE_NAMES = ('paper', 'improved')
+"The two recipes of `08_recipes` compared at every budget: §4.5's and the improved one."
 
-JITTERS = dict(paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_JITTER, none=None)
-"Colour jitters of `03_data` by name: the paper recipe uses §4.2's ('paper')."
-
-IMPROVED = dict(lr_max=3e-3, pct_start=0.25, label_smoothing=0.1, class_weight_power=0.5, tta=True, jitter='surviving', vote_smoothing=0.,
-                resize='tf1', vote_regression=0.)
-"The improved recipe: Adam with a one-cycle schedule, label smoothing, square-root balanced class weights, jitter that whitening keeps, dihedral TTA (vote smoothing and vote regression off; the authors' TF1 resize)."
-
-IMPROVED_LRS = {'dieleman': 1e-3, 'simple_cnn': 1e-3}
-"Peak learning rate of the improved recipe for the BatchNorm-free CNNs; the BatchNorm networks use `IMPROVED['lr_max']`."
-
-RECIPES = ('paper', 'improved')
-
-ABLATIONS = {'base': {}, 'lr1e-2': dict(lr_max=1e-2), 'cw1': dict(class_weight_power=1.), 'nojitter': dict(jitter='none'),
+ABLATIONS = {'base': {}, 'lr1e-2': dict(lr=1e-2), 'cw1': dict(class_weight_power=1.), 'nojitter': dict(jitter='none'),
              'votes': dict(vote_smoothing=0.5, label_smoothing=0.), 'antialias': dict(resize='antialias'),
              'votereg': dict(vote_regression=0.5)}
-"One-change variations of the improved recipe, each trained on `ABLATION_MODEL` for `ABLATION_IMAGES` ('base' changes nothing; 'votes' replaces label smoothing by vote smoothing; 'antialias' resizes the S/Q crops with an antialiased filter instead of TF1's two taps; 'votereg' adds vote regression with weight 0.5)."
+"One-change variations of the improved recipe (fields of `08_recipes.Recipe`, and `lr`), each on `ABLATION_MODEL`."
 
 DEFAULT_ABLATIONS = ('base', 'lr1e-2', 'cw1', 'nojitter', 'votes')
-"The ablations `galaxy-benchmark` runs unless told otherwise (this page's table); 'antialias' and 'votereg' were tried on the ten folds instead."
+"The ablations `galaxy-benchmark` runs by default (this page's table); 'antialias' and 'votereg' ran on the ten folds."
 
 ABLATION_MODEL, ABLATION_IMAGES = 'galaxy_resnet_k0.25_n1', 624 * LONG_BS
-"The network and budget of the ablations: the shrunk paper network, 39,936 images (18 passes, about 6 minutes each here)."
+"The network and budget of the ablations: the shrunk paper network, 39,936 images (18 passes, about 6 minutes)."
 
-VARIANTS = {'galaxy_resnet_k0.25_n1': ('galaxy_resnet', dict(k=0.25, n=1))}
-"Named variants of registered models: the paper's network at 1/8 width (k = 0.25) and one unit per group (N = 1), 0.5M parameters."
+VARIANTS = ('galaxy_resnet_k0.25_n1',)
+"Registered variants trained at budget B with both recipes: the paper's network at 1/8 width with one unit per group."
 
-def model_spec(name:str) -> tuple:
-    "(registered model name, constructor arguments) of a model or variant `name`."
-    return VARIANTS.get(name, (name, {}))
-
-def improved_config(model:str, **changes) -> dict:
-    "The improved recipe's settings for `model`: `IMPROVED`, its peak rate from `IMPROVED_LRS` when listed, then `changes`."
-    cfg = {**IMPROVED, 'lr_max': IMPROVED_LRS.get(model_spec(model)[0], IMPROVED['lr_max']), **changes}
-    if cfg['jitter'] not in JITTERS: raise ValueError(f"jitter must be one of {list(JITTERS)}, not {cfg['jitter']!r}")
-    if cfg['resize'] not in RESIZERS: raise ValueError(f"resize must be one of {list(RESIZERS)}, not {cfg['resize']!r}")
-    return cfg
-
-# %% ../nbs/15_benchmark.ipynb #ad28f258
-def class_weights(labels, n_classes:int=5, power:float=1.) -> torch.Tensor:
-    "sklearn's 'balanced' class weights n/(k·n_c) of `labels`, raised to `power` (0.5 = square root); 1 for absent classes."
-    y = np.asarray(labels, dtype=int)
-    if y.ndim != 1 or len(y) == 0: raise ValueError(f'labels must be a non-empty 1-D array, got shape {y.shape}')
-    bad = np.flatnonzero((y < 0) | (y >= n_classes))
-    if len(bad): raise ValueError(f'labels[{bad[0]}] = {y[bad[0]]} is not a class 0..{n_classes - 1}')
-    present = np.unique(y)
-    w = np.ones(n_classes)
-    w[present] = compute_class_weight('balanced', classes=present, y=y)
-    return torch.tensor(w ** power, dtype=torch.float32)
-
-# %% ../nbs/15_benchmark.ipynb #d868e93b
-class OneCycleIters(ParamScheduler):
-    "fastai's `fit_one_cycle` schedule (cosine warm-up to `lr_max`, cosine anneal; momentum opposite) over exactly `iters` optimiser steps."
-    def __init__(self, lr_max:float, iters:int, pct_start:float=0.25, div:float=25., div_final:float=1e5, moms=(0.95, 0.85, 0.95)):
-        if iters < 1: raise ValueError(f'iters must be >= 1, got {iters}')
-        super().__init__({'lr': combined_cos(pct_start, lr_max / div, lr_max, lr_max / div_final),
-                          'mom': combined_cos(pct_start, *moms)})
-        self.iters = iters
-    def before_batch(self): self._update_val(min(self.learn.iteration / self.iters, 1.))
-
-# %% ../nbs/15_benchmark.ipynb #5236c9bc
-VOTE_SHARE_COLUMNS = ('Class7.1', 'Class7.2', 'Class7.3', 'Class2.1', 'Class2.2')
-"Per class 0–4, the Kaggle column of the decision tree's last answer for it (round, in between, cigar; edge-on, not edge-on): cumulative vote fractions."
-
-def vote_shares(votes:pd.DataFrame, columns=VOTE_SHARE_COLUMNS) -> pd.DataFrame:
-    "Each galaxy's votes over the classes (`columns`, normalised to sum to 1), indexed by GalaxyID: Table 1's labels before the cuts."
-    missing = [c for c in ('GalaxyID', *columns) if c not in votes.columns]
-    if missing: raise KeyError(f'the vote table has no column {missing[0]!r}')
-    v = votes.set_index('GalaxyID')[list(columns)].astype(float)
-    total = v.sum(axis=1)
-    if (total <= 0).any(): raise ValueError(f'GalaxyID {total.index[total <= 0][0]} has no votes in {list(columns)}: no shares to smooth with')
-    return v.div(total, axis=0)
-
-# %% ../nbs/15_benchmark.ipynb #788e9563
-class VoteSmoothing(Callback):
-    "Train on (1 − `alpha`) × one-hot label + `alpha` × each galaxy's `vote_shares` row (`shares`); validation keeps the hard labels."
-    order = 5
-    def __init__(self, shares:pd.DataFrame, alpha:float=0.5):
-        if not 0 < alpha <= 1: raise ValueError(f'alpha must be in (0, 1], not {alpha}')
-        self.shares, self.alpha = shares, alpha
-    def before_fit(self):
-        train = self.dls.train
-        if not hasattr(train, 'batch_items'): raise TypeError(f'VoteSmoothing needs loaders that name the galaxies of each batch (galaxy_dls), not {type(train).__name__}')
-        if self.shares.shape[1] != len(self.dls.vocab): raise ValueError(f'{self.shares.shape[1]} vote-share columns for {len(self.dls.vocab)} classes')
-        absent = [g for g in train.dataset.items if int(g) not in self.shares.index]
-        if absent: raise KeyError(f'{len(absent)} training galaxies have no vote shares, e.g. GalaxyID {absent[0]}')
-        self._rows = {int(g): i for i, g in enumerate(self.shares.index)}
-        self._table = torch.tensor(self.shares.to_numpy(), dtype=torch.float32)
-    def before_batch(self):
-        if not self.training: return
-        y = self.y.as_subclass(torch.Tensor)
-        shares = self._table[[self._rows[int(g)] for g in self.dl.batch_items(self.iter)]].to(y.device)
-        if len(shares) != len(y): raise RuntimeError(f'batch {self.iter}: {len(y)} labels but {len(shares)} galaxies named by the loader')
-        self.learn.yb = ((1 - self.alpha) * F.one_hot(y, shares.shape[1]).float() + self.alpha * shares,)
 
 # %% ../nbs/15_benchmark.ipynb #d2a0d158
 class ValidTimer(Callback):
@@ -175,109 +85,10 @@ class ValidTimer(Callback):
     def before_validate(self): self.t0 = time.perf_counter()
     def after_validate(self): self.seconds += time.perf_counter() - self.t0
 
-def _build(name, dls, extra:int=0): base, kw = model_spec(name); return get_model(base, n_out=len(dls.vocab) + extra, **kw)
-
-def paper_recipe(dls, model:str, iters:int, lr:float|None=None) -> Learner:
-    "The paper's recipe (§4.5): Nesterov SGD, momentum 0.9, L2 1e-4, lr ×0.1 at 5/12 and 10/12 of `iters` steps, plain cross-entropy."
-    sched = scaled(PAPER_SCHEDULE, iters, bs=dls.train.bs, lr=lr or PAPER_LRS.get(model_spec(model)[0], PAPER_SCHEDULE.lr))
-    return schedule_learner(dls, _build(model, dls), sched)
-
-def improved_recipe(dls, model:str, iters:int, lr_max:float|None=None, label_smoothing:float=IMPROVED['label_smoothing'],
-                    class_weight_power:float=IMPROVED['class_weight_power'], vote_smoothing:float=IMPROVED['vote_smoothing'],
-                    votes:pd.DataFrame|None=None, net:nn.Module|None=None, **kwargs) -> Learner:
-    "fastai's defaults (Adam, decoupled weight decay) with class-weighted, label-smoothed cross-entropy, optionally `VoteSmoothing` with `votes`, on `net` (default: `model` built); trained by `fit_improved`."
-    if vote_smoothing and votes is None: raise ValueError('vote_smoothing needs the training galaxies\' votes: pass votes=vote_shares(read_solutions(...))')
-    lr_max = lr_max or improved_config(model)['lr_max']
-    labels = labels_of(dls, dls.train.dataset.items).numpy()
-    w = class_weights(labels, len(dls.vocab), class_weight_power)
-    loss = CrossEntropyLossFlat(weight=w, label_smoothing=label_smoothing, flatten=not vote_smoothing)   # soft targets are N×C: not flattened
-    learn = Learner(dls, net if net is not None else _build(model, dls), metrics=accuracy, loss_func=loss, cbs=[VoteSmoothing(votes, vote_smoothing)] if vote_smoothing else None)
-    learn.schedule = Schedule(lr=lr_max, milestones=(), max_iters=iters, bs=dls.train.bs, wd=0.01)   # for run.json; Adam ignores `mom`
-    learn.class_weights = w
-    return learn
-
-def fit_improved(learn:Learner, iters:int, lr_max:float|None=None, pct_start:float=IMPROVED['pct_start'], cbs=None) -> Learner:
-    "Train `learn` for exactly `iters` steps with a one-cycle schedule peaking at `lr_max` (default: the rate `improved_recipe` chose)."
-    n, lr_max = len(learn.dls.train), lr_max or learn.schedule.lr
-    learn.fit(math.ceil(iters / n), cbs=[OneCycleIters(lr_max, iters, pct_start), IterationBudget(iters)] + list(cbs or []))
-    return learn
-
-# %% ../nbs/15_benchmark.ipynb #11e99400
-VOTE_REGRESSION_BS = 32
-"Unclassified galaxies appended to each training batch by `VoteRegression` (half the improved recipe's batch of 64)."
-
-def unclassified_ids(votes:pd.DataFrame, thresholds:dict|None=None) -> list:
-    "GalaxyIDs of the vote table's galaxies that Table 1 (`thresholds`, default `thresholds_for(votes)`) puts in no class."
-    a = assign_classes(votes, thresholds or thresholds_for(votes))
-    return a.GalaxyID[a.label == -1].astype(int).tolist()
-
-def vote_fractions(votes:pd.DataFrame) -> pd.DataFrame:
-    "Every vote-fraction column of the Kaggle table (17 on the shared subset, 37 on the full data), indexed by GalaxyID."
-    cols = [c for c in votes.columns if c != 'GalaxyID']
-    if 'GalaxyID' not in votes.columns or not cols: raise KeyError(f'a vote table needs GalaxyID and vote-fraction columns, not {list(votes.columns)}')
-    return votes.set_index('GalaxyID')[cols].astype(float)
-
-def vote_regression_dls(root, ids, bs:int=VOTE_REGRESSION_BS, **kwargs):
-    "DataLoaders whose training loader serves galaxies `ids` under data root `root`, augmented as `galaxy_dls`' (`kwargs`: jitter, resize…); label = position in `ids`."
-    ids = [int(g) for g in ids]
-    if not ids: raise ValueError('vote regression needs at least one extra galaxy')
-    return source_dls(galaxy_cache(root, ids, progress=False), ids, {g: i for i, g in enumerate(ids)}, [str(g) for g in ids],
-                      [list(range(len(ids))), list(range(min(64, len(ids))))], bs=bs, device='cpu', **kwargs)   # fastai wants a valid split; it is never read
-
-def keep_outputs(model:nn.Module, n:int) -> nn.Module:
-    "Cut `model`'s last `nn.Linear` down to its first `n` outputs, in place; returns `model`."
-    name, lin = [(k, m) for k, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
-    if lin.out_features < n: raise ValueError(f'{name} has {lin.out_features} outputs, fewer than {n}')
-    new = nn.Linear(lin.in_features, n, bias=lin.bias is not None).to(lin.weight.device)
-    with torch.no_grad():
-        new.weight.copy_(lin.weight[:n])
-        if lin.bias is not None: new.bias.copy_(lin.bias[:n])
-    parent, _, attr = name.rpartition('.')
-    setattr(model.get_submodule(parent) if parent else model, attr, new)
-    return model
-
-class VoteRegression(Callback):
-    "Append a batch of `extra` galaxies to each training batch; outputs past the classes regress every vote fraction (`fractions`) of all of them (BCE × `lam`) and are cut off after fit."
-    order = 1
-    def __init__(self, fractions:pd.DataFrame, extra, lam:float=0.5):
-        if not lam > 0: raise ValueError(f'lam must be > 0, not {lam}')
-        self.fractions, self.extra, self.lam = fractions, extra, lam
-    def before_fit(self):
-        train = self.dls.train
-        if not hasattr(train, 'batch_items'): raise TypeError(f'VoteRegression needs loaders that name the galaxies of each batch (galaxy_dls), not {type(train).__name__}')
-        ids = [int(g) for g in self.extra.dataset.items]
-        shared = set(ids) & {int(g) for g in self.dls.valid.dataset.items}
-        if shared: raise ValueError(f'{len(shared)} extra galaxies are test galaxies, e.g. GalaxyID {min(shared)}: their votes must not be trained on')
-        absent = [g for g in list(train.dataset.items) + ids if int(g) not in self.fractions.index]
-        if absent: raise KeyError(f'{len(absent)} galaxies have no vote fractions, e.g. GalaxyID {absent[0]}')
-        self._rows = {int(g): i for i, g in enumerate(self.fractions.index)}
-        self._table = torch.tensor(self.fractions.to_numpy(), dtype=torch.float32)
-        self._extra_rows = torch.tensor([self._rows[g] for g in ids])
-        self._batches = self._cycle()
-    def _cycle(self):
-        while True: yield from self.extra
-    def before_batch(self):
-        if not self.training: return
-        xs, ys = next(self._batches)
-        self.n = len(self.xb[0])
-        rows = torch.cat([torch.tensor([self._rows[int(g)] for g in self.dl.batch_items(self.iter)]), self._extra_rows[ys.as_subclass(torch.Tensor).long().cpu()]])
-        self.targets = self._table[rows].to(self.xb[0].device)
-        self.learn.xb = (torch.cat([self.xb[0], xs.to(self.xb[0].device)]),)
-    def after_pred(self):
-        k, m = len(self.dls.vocab), self._table.shape[1]
-        if self.pred.shape[1] != k + m: raise RuntimeError(f'the network has {self.pred.shape[1]} outputs; vote regression needs {k} classes + {m} fractions')
-        if self.training: self.reg, self.learn.pred = self.pred[:, k:], self.pred[:self.n, :k]
-        else: self.learn.pred = self.pred[:, :k]
-    def after_loss(self):
-        if not self.training: return
-        extra = self.lam * F.binary_cross_entropy_with_logits(self.reg.float(), self.targets, reduction='none').sum(1).mean()
-        self.learn.loss_grad = self.loss_grad + extra; self.learn.loss = self.learn.loss_grad.clone()
-    def after_fit(self): keep_outputs(self.learn.model, len(self.dls.vocab))
-
 # %% ../nbs/15_benchmark.ipynb #4ccb2e29
 def run_name(model:str, recipe:str, images:int, tag:str='') -> str:
     "Folder name of one benchmark run, e.g. 'dieleman-improved-8832', or 'dieleman-improved-8832-cw1' with a `tag`."
-    if recipe not in RECIPES: raise ValueError(f'recipe must be one of {RECIPES}, not {recipe!r}')
+    if recipe not in RECIPES: raise ValueError(f'recipe must be one of {list(RECIPES)}, not {recipe!r}')
     return f'{model}-{recipe}-{images}' + (f'-{tag}' if tag else '')
 
 def headline(y, probs_by_q:dict, class_names) -> dict:
@@ -300,61 +111,72 @@ def load_probs(run_dir) -> tuple:
     "The saved test labels and {Q: probabilities, 'mean': …} of a benchmark run folder."
     run_dir = Path(run_dir)
     y = np.load(run_dir/'labels.npy')
-    probs = {(int(k) if k.isdigit() else k): np.load(f) for f in sorted(run_dir.glob('probs_*.npy')) for k in [f.stem[6:]]}
+    files = sorted(run_dir.glob('probs_*.npy'))
+    probs = {(int(k) if k.isdigit() else k): np.load(f) for f in files for k in [f.stem[6:]]}
     return y, probs
 
+# %% ../nbs/15_benchmark.ipynb #f8b84ecc
+def train_case(root, manifest, model:str, recipe:str, images:int, seed:int=0, bs:int=BENCH_BS,
+               changes:dict|None=None) -> tuple:
+    "Train `model` by `recipe` (with `changes`; 'lr' sets the rate) on `images` images: the Learner and its seconds."
+    changes = dict(changes or {}); lr = changes.pop('lr', None)
+    r, iters = get_recipe(recipe, **changes), images // bs
+    if iters < 1: raise ValueError(f'a budget of {images} images is less than one batch of {bs}')
+    dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[r.jitter], resize=r.resize)
+    seed_everything(seed, dls)
+    votes = read_solutions(solutions_csv(root)) if r.vote_smoothing or r.vote_regression else None
+    learn = recipe_learner(dls, model, r, iters, lr, root=root, votes=votes, seed=seed, fast=False)
+    timer = ValidTimer()
+    print(f'{model} by {recipe}: {iters} steps of {bs} on {len(dls.train.dataset)} galaxies, load '
+          f'{os.getloadavg()[0]:.1f}')
+    t0 = time.perf_counter()
+    with learn.no_bar(): fit_schedule(learn, learn.schedule, cbs=[timer], scheduler=learn.scheduler)
+    return learn, time.perf_counter() - t0 - timer.seconds
+
+# %% ../nbs/15_benchmark.ipynb #5eb26724
+def _case_run_info(learn, root, manifest, model:str, recipe:str, seed:int, train_s:float) -> dict:
+    "The run.json of a benchmark run, as `12_runs` writes it, so that the run commands work on it."
+    r, names = learn.recipe, list(learn.dls.vocab)
+    return dict(model=model, model_kwargs={}, class_names=names, recipe=recipe, schedule=vars(learn.schedule) | {},
+                recipe_settings=recipe_to_dict(replace(r, schedule=learn.schedule, lrs={})), data=str(root),
+                manifest=str(Path(manifest).resolve()), data_kwargs=dict(jitter=JITTERS[r.jitter], resize=r.resize),
+                tta=r.tta, seed=seed, status='done', iterations=learn.iteration, wall_s=round(train_s, 1),
+                images_per_s=round(learn.iteration * learn.dls.train.bs / train_s, 2), torch=torch.__version__)
+
+# %% ../nbs/15_benchmark.ipynb #f68002aa
 def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/benchmark', seed:int=0, bs:int=BENCH_BS,
-             qs=TEST_SCALES, force:bool=False, improved:dict|None=None, tag:str='') -> dict:
-    "Train `model` with `recipe` (`improved`: changes to `IMPROVED`) on `images` training images, evaluate at every Q; results in OUT/<run_name>, reused unless `force`."
-    if improved and recipe != 'improved': raise ValueError(f'changes {improved} are for the improved recipe, not {recipe!r}')
+             qs=TEST_SCALES, force:bool=False, changes:dict|None=None, tag:str='') -> dict:
+    "Train, evaluate at every Q and save one run in OUT/<run_name>; a run with results is read back unless `force`."
     rd = Path(out)/run_name(model, recipe, images, tag)
     if (rd/RESULT_FILE).is_file() and not force:
-        print(f'{rd.name}: results exist, skipped (force=True retrains)'); return json.loads((rd/RESULT_FILE).read_text())
+        print(f'{rd.name}: results exist, skipped (force=True retrains)')
+        return json.loads((rd/RESULT_FILE).read_text())
     if rd.exists(): shutil.rmtree(rd)
     rd.mkdir(parents=True)
-    iters = images // bs
-    if iters < 1: raise ValueError(f'a budget of {images} images is less than one batch of {bs}')
-    cfg = improved_config(model, **(improved or {}))
-    jitter, resize = ('paper', 'tf1') if recipe == 'paper' else (cfg['jitter'], cfg['resize'])
-    dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[jitter], resize=resize)
-    regress = recipe == 'improved' and cfg['vote_regression']
-    if regress:
-        table = read_solutions(solutions_csv(root))
-        fractions, extra = vote_fractions(table), vote_regression_dls(root, unclassified_ids(table), jitter=JITTERS[jitter], resize=resize)
-        seed_everything(seed, extra)
-    seed_everything(seed, dls)
-    votes = vote_shares(read_solutions(solutions_csv(root))) if recipe == 'improved' and cfg['vote_smoothing'] else None
-    learn = paper_recipe(dls, model, iters) if recipe == 'paper' else improved_recipe(dls, model, iters, votes=votes, **cfg)
-    if regress: learn.model = _build(model, dls, extra=fractions.shape[1])   # class logits + one output per vote fraction, in place of the recipe's network
-    if not hasattr(learn, 'channels_last'): learn.add_cb(ChannelsLast())   # fp32 channels_last: ~1.2× faster convolutions on this CPU
-    timer, load0 = ValidTimer(), os.getloadavg()[0]
-    print(f'{rd.name}: {iters} steps of {bs} ({iters * bs} images) on {len(dls.train.dataset)} training galaxies, load {load0:.1f}', flush=True)
-    t0 = time.perf_counter()
-    with learn.no_bar():
-        if recipe == 'paper': fit_schedule(learn, cbs=[timer])
-        else: fit_improved(learn, iters, cfg['lr_max'], cfg['pct_start'], cbs=[timer] + ([VoteRegression(fractions, extra.train, cfg['vote_regression'])] if regress else []))
-    train_s = time.perf_counter() - t0 - timer.seconds
+    load0 = os.getloadavg()[0]
+    learn, train_s = train_case(root, manifest, model, recipe, images, seed, bs, changes)
     torch.save(learn.model.state_dict(), rd/WEIGHTS_FILE)
     if learn.recorder.values:
-        pd.DataFrame(learn.recorder.values, columns=learn.recorder.metric_names[1:-1]).to_csv(rd/'history.csv', index_label='epoch')
-    tta = recipe == 'improved' and cfg['tta']
-    if tta: learn.model = DihedralTTA(learn.model)
+        pd.DataFrame(learn.recorder.values, columns=learn.recorder.metric_names[1:-1]).to_csv(rd/'history.csv',
+            index_label='epoch')
+    r = learn.recipe
+    if r.tta: learn.model = DihedralTTA(learn.model)
     t1 = time.perf_counter()
     with learn.no_bar(), learn.no_logging(): probs = predict_multiscale(learn, qs=qs)
-    eval_s = time.perf_counter() - t1
-    y, names = labels_of(dls).numpy(), list(dls.vocab)
+    eval_s, y, names = time.perf_counter() - t1, labels_of(learn.dls).numpy(), list(learn.dls.vocab)
     _save_probs(rd, y, probs)
     probs = {k: v.numpy() for k, v in probs.items()}
-    evaluation_report(y, probs, names, out_dir=rd/'eval', model=model_spec(model)[0])
+    evaluation_report(y, probs, names, out_dir=rd/'eval', model=model)
+    iters = learn.iteration
     res = dict(run=rd.name, model=model, recipe=recipe, images=iters * bs, iterations=iters, bs=bs, seed=seed,
-               epochs=round(iters * bs / len(dls.train.dataset), 2), lr=learn.schedule.lr, tta=tta, jitter=jitter, resize=resize, tag=tag, changes=improved or {},
-               train_s=round(train_s, 1), train_img_s=round(iters * bs / train_s, 2),
+               epochs=round(iters * bs / len(learn.dls.train.dataset),
+                            2), lr=learn.schedule.lr, tta=r.tta, jitter=r.jitter,
+               resize=r.resize, tag=tag, changes=changes or {}, train_s=round(train_s,
+                   1), train_img_s=round(iters * bs / train_s, 2),
                eval_s=round(eval_s, 1), eval_img_s=round(len(y) * len(qs) / eval_s, 2), n_test=len(y), qs=list(qs),
                load_start=round(load0, 2), load_end=round(os.getloadavg()[0], 2), threads=torch.get_num_threads(),
                class_names=names, **headline(y, probs, names))
-    write_run_info(rd, dict(model=model_spec(model)[0], model_kwargs=model_spec(model)[1], class_names=names, schedule=asdict(learn.schedule), recipe=recipe,
-                            data=str(root), manifest=str(Path(manifest).resolve()), data_kwargs=dict(jitter=JITTERS[jitter], resize=resize), tta=tta, seed=seed, status='done',
-                            iterations=iters, wall_s=res['train_s'], images_per_s=res['train_img_s'], torch=torch.__version__))
+    write_run_info(rd, _case_run_info(learn, root, manifest, model, recipe, seed, train_s))
     (rd/RESULT_FILE).write_text(json.dumps(res, indent=1, default=float))
     print(f"{rd.name}: accuracy {res['accuracy']:.2f} %, macro-F1 {res['macro_f1']:.3f}, train {train_s:.0f} s "
           f"({res['train_img_s']} img/s), eval {eval_s:.0f} s", flush=True)
@@ -362,7 +184,7 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/ben
 
 # %% ../nbs/15_benchmark.ipynb #c4e16aae
 def seed_runs_summary(run_dirs:dict, class_names) -> tuple:
-    "Headlines of benchmark runs that differ only in seed ({label: run folder}) and of their probability-averaged ensemble, plus `ten_run_summary`."
+    "Headlines of runs that differ only in seed ({label: folder}) and of their averaged ensemble; `ten_run_summary`."
     if not run_dirs: raise ValueError('seed_runs_summary needs at least one run folder')
     loaded = {k: load_probs(d) for k, d in run_dirs.items()}
     first = next(iter(loaded))
@@ -376,13 +198,13 @@ def seed_runs_summary(run_dirs:dict, class_names) -> tuple:
 
 # %% ../nbs/15_benchmark.ipynb #679c8909
 def cut_margins(votes:pd.DataFrame, labels, thresholds:dict) -> np.ndarray:
-    "How far inside its own class's Table 1 cuts each galaxy lies: the smallest (vote fraction − threshold) over them, ≥ 0 when it passes them all."
+    "How far inside its class's Table 1 cuts each galaxy lies: min(vote fraction − threshold), ≥ 0 when it passes."
     y = np.asarray(labels, dtype=int)
     if y.ndim != 1 or len(y) != len(votes): raise ValueError(f'{len(votes)} vote rows but labels of shape {y.shape}')
     bad = np.flatnonzero(~np.isin(y, list(thresholds)))
     if len(bad): raise ValueError(f'labels[{bad[0]}] = {y[bad[0]]} is not a class of `thresholds` {sorted(thresholds)}')
     missing = sorted({col for c in np.unique(y) for col, _ in thresholds[c]} - set(votes.columns))
-    if missing: raise KeyError(f'the vote table has no column {missing[0]!r}, needed by the cuts of the classes present')
+    if missing: raise KeyError(f'the vote table has no column {missing[0]!r}, needed by the cuts of these classes')
     margin = np.full(len(y), np.nan)
     for c in np.unique(y):
         rows = y == c
@@ -391,33 +213,36 @@ def cut_margins(votes:pd.DataFrame, labels, thresholds:dict) -> np.ndarray:
 
 # %% ../nbs/15_benchmark.ipynb #5d43709e
 def _scored_on(manifest:pd.DataFrame, run_dir, name:str) -> tuple:
-    "The test part of `manifest` and run `run_dir`'s saved probabilities, refused unless the run was scored on exactly those galaxies."
+    "The test part of `manifest` and run `run_dir`'s probabilities, refused unless scored on exactly those galaxies."
     test = manifest[manifest.split == 'test'].reset_index(drop=True)
     y, probs = load_probs(run_dir)
     if not np.array_equal(y, test.label.to_numpy()):
-        raise ValueError(f"run '{name}' ({run_dir}) was not scored on this manifest's {len(test)} test galaxies in manifest order")
+        raise ValueError(f"run '{name}' ({run_dir}) was not scored on this manifest's {len(test)} test galaxies in "
+                         f"manifest order")
     return test, probs
 
 def persistent_errors(run_dirs:dict, manifest:pd.DataFrame, votes:pd.DataFrame, thresholds:dict) -> pd.DataFrame:
-    "Per test galaxy of runs that differ only in seed ({label: run folder}): true class, the runs' ensemble prediction, how many runs got it wrong, its `cut_margins`."
+    "Per test galaxy of seed runs ({label: folder}): class, ensemble prediction, runs wrong, `cut_margins`."
     if not run_dirs: raise ValueError('persistent_errors needs at least one run folder')
     scored = [_scored_on(manifest, d, name) for name, d in run_dirs.items()]
     test, preds = scored[0][0], [probs['mean'] for _, probs in scored]
     y_test = test.label.to_numpy()
     by_id = votes.set_index('GalaxyID')
     absent = test.GalaxyID[~test.GalaxyID.isin(by_id.index)]
-    if len(absent): raise KeyError(f'{len(absent)} test galaxies have no row in the vote table, e.g. GalaxyID {absent.iloc[0]}')
+    if len(absent): raise KeyError(f'{len(absent)} test galaxies have no row in the vote table, e.g. GalaxyID '
+                                   f'{absent.iloc[0]}')
     return pd.DataFrame(dict(GalaxyID=test.GalaxyID, label=y_test, pred=np.mean(preds, 0).argmax(1),
                              runs_wrong=sum((p.argmax(1) != y_test).astype(int) for p in preds),
                              margin=cut_margins(by_id.loc[test.GalaxyID].reset_index(drop=True), y_test, thresholds)))
 
 # %% ../nbs/15_benchmark.ipynb #f91b3d24
 def plot_galaxies(root, ids, titles=None, ncols:int=6, side:int=CACHE_SIDE, size:float=1.3, suptitle:str=''):
-    "The central `side`×`side` pixels of each GalaxyID's JPEG under `root` (what the S and Q crops are cut from), `ncols` to a row."
+    "The central `side`×`side` pixels of each galaxy's JPEG under `root` (what S and Q crops cut), `ncols` a row."
     ids = list(ids); titles = list(titles) if titles is not None else [str(g) for g in ids]
     if len(titles) != len(ids): raise ValueError(f'{len(ids)} galaxies but {len(titles)} titles')
     nrows = max(1, math.ceil(len(ids) / ncols))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.4) + (0.3 if suptitle else 0)), squeeze=False, dpi=80)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.4) + (0.3 if suptitle else 0)),
+                            squeeze=False, dpi=80)
     for ax in axs.flat: ax.axis('off')
     for ax, gid, t in zip(axs.flat, ids, titles):
         ax.imshow(read_centre(image_path(root, gid), side).transpose(1, 2, 0)); ax.set_title(t, fontsize=6)
@@ -426,31 +251,35 @@ def plot_galaxies(root, ids, titles=None, ncols:int=6, side:int=CACHE_SIDE, size
     return fig
 
 # %% ../nbs/15_benchmark.ipynb #6c1e0809
-def plan(paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES, baselines=BASELINES, paper_net:str|None=PAPER_NET,
-         variants=(), long_images:int=0, long_models=LONG_MODELS, bs:int=BENCH_BS, long_bs:int=LONG_BS, long_recipes=RECIPES) -> list:
-    "The runs as (model, recipe, images, bs): baselines at B, both recipes; at A, baselines then the paper's network; `variants` at B; `long_models` at C with `long_recipes`."
-    bad = [r for r in long_recipes if r not in RECIPES]
-    if bad: raise ValueError(f'unknown recipes {bad}: use {list(RECIPES)}')
-    cases = [(m, r, main_images, bs) for m in baselines for r in RECIPES]
-    cases += [(m, r, paper_net_images, bs) for m in baselines for r in RECIPES]
+def plan(paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES, baselines=BASELINES,
+         paper_net:str|None=PAPER_NET,
+         variants=(), long_images:int=0, long_models=LONG_MODELS, bs:int=BENCH_BS, long_bs:int=LONG_BS,
+         long_recipes=RECIPE_NAMES) -> list:
+    "The runs as (model, recipe, images, bs): budgets B and A, the paper network, `variants` at B, `long_models` at C."
+    bad = [r for r in long_recipes if r not in RECIPE_NAMES]
+    if bad: raise ValueError(f'unknown recipes {bad}: use {list(RECIPE_NAMES)}')
+    cases = [(m, r, main_images, bs) for m in baselines for r in RECIPE_NAMES]
+    cases += [(m, r, paper_net_images, bs) for m in baselines for r in RECIPE_NAMES]
     cases += [(paper_net, 'paper', paper_net_images, bs)] if paper_net else []
-    cases += [(v, r, main_images, bs) for v in variants for r in RECIPES]
+    cases += [(v, r, main_images, bs) for v in variants for r in RECIPE_NAMES]
     cases += [(m, r, long_images, long_bs) for m in long_models for r in long_recipes] if long_images else []
     runs = {}
     for c in cases:   # equal budgets would list a run twice: keep the first
-        if runs.setdefault(run_name(*c[:3]), c) != c: raise ValueError(f'{run_name(*c[:3])} is planned with batch sizes {runs[run_name(*c[:3])][3]} and {c[3]}')
+        if runs.setdefault(run_name(*c[:3]), c) != c: raise ValueError(f'{run_name(*c[:3])} is planned with batch '
+                                                                       f'sizes {runs[run_name(*c[:3])][3]} and {c[3]}')
     return list(runs.values())
 
 def results_table(results) -> pd.DataFrame:
     "One row per run (dicts from `run_case`): budget, wall time, images/s, accuracy, macro-F1, per-class recall, AUC."
     df = pd.DataFrame(list(results)).set_index('run')
     recall = [c for c in df.columns if c.startswith('recall_')]
-    cols = ['model', 'recipe', 'images', 'bs', 'epochs', 'train_s', 'train_img_s', 'eval_img_s', 'accuracy', 'macro_f1', *recall, 'auc',
+    cols = ['model', 'recipe', 'images', 'bs', 'epochs', 'train_s', 'train_img_s', 'eval_img_s', 'accuracy', 'macro_f1',
+            *recall, 'auc',
             'threads', 'load_start']
     return df[cols]
 
 def collect_tables(out, results, name:str) -> pd.DataFrame:
-    "Table `name` ('table6', 'table7', 'table4', …) of each run's evaluation, stacked with the run as first index level."
+    "Table `name` ('table6', 'table7', 'table4', …) of each run's evaluation, stacked with the run first."
     dfs = {r['run']: pd.read_csv(Path(out)/r['run']/'eval'/f'{name}.csv', index_col=0) for r in results}
     return pd.concat(dfs, names=['run'])
 
@@ -459,18 +288,21 @@ SPLIT_FILE, SPLIT_SEED_FILE = 'split.csv', 'split_seed.json'
 
 def _split_text(record:dict) -> str:
     "A split record as words, e.g. 'split seed 42, fold 3 of 10'."
-    return f"split seed {record['seed']}" + (f", fold {record['fold']} of {record['folds']}" if 'fold' in record else '')
+    fold = f", fold {record['fold']} of {record['folds']}" if 'fold' in record else ''
+    return f"split seed {record['seed']}{fold}"
 
 def benchmark_split(root, out, seed:int=SPLIT_SEED, force:bool=False, fold:int|None=None, folds:int=CV_FOLDS) -> Path:
-    "OUT/split.csv from `make_split(root, seed=seed)` (or its `fold` of `folds`), recorded beside it; reused when it exists with the same record."
+    "OUT/split.csv from `make_split(root, seed=seed)` (or its `fold`), recorded beside it; reused if it matches."
     out = Path(out); manifest, record = out/SPLIT_FILE, out/SPLIT_SEED_FILE
     want = dict(seed=seed) if fold is None else dict(seed=seed, fold=fold, folds=folds)
     if manifest.is_file() and not force:
         if not record.is_file():
-            raise FileNotFoundError(f'{manifest} has no {SPLIT_SEED_FILE} beside it, so the seed that made it is unknown: '
+            raise FileNotFoundError(f'{manifest} has no {SPLIT_SEED_FILE} beside it, '
+                                    'so the seed that made it is unknown: '
                                     f'write {json.dumps(want)} to {record}, or remake the split with force=True')
         made = json.loads(record.read_text())
-        if made != want: raise ValueError(f'{manifest} was made with {_split_text(made)}, not {_split_text(want)}: use another output folder')
+        if made != want: raise ValueError(f'{manifest} was made with {_split_text(made)}, not {_split_text(want)}: use '
+                                          f'another output folder')
         return manifest
     out.mkdir(parents=True, exist_ok=True)
     make_split(root, manifest, seed=seed, fold=fold, folds=folds)
@@ -479,12 +311,13 @@ def benchmark_split(root, out, seed:int=SPLIT_SEED, force:bool=False, fold:int|N
 
 # %% ../nbs/15_benchmark.ipynb #fba1aef8
 def cv_summary(fold_dirs, run:str, class_names) -> tuple:
-    "Headlines of `run` in each cross-validation fold folder, their mean and sd, and of the pooled out-of-fold predictions; plus those predictions per galaxy."
+    "Headlines of `run` in each fold folder, their mean and sd, and of the pooled out-of-fold predictions; and those."
     fold_dirs = [Path(d) for d in fold_dirs]
     if not fold_dirs: raise ValueError('cv_summary needs at least one fold folder')
     records = [json.loads((d/SPLIT_SEED_FILE).read_text()) if (d/SPLIT_SEED_FILE).is_file() else {} for d in fold_dirs]
     bad = [str(d) for d, r in zip(fold_dirs, records) if 'fold' not in r]
-    if bad: raise ValueError(f'{bad}: not folds of a cross-validation (no fold in their {SPLIT_SEED_FILE}; make them with galaxy-benchmark --fold)')
+    if bad: raise ValueError(f'{bad}: not folds of a cross-validation (no fold in their {SPLIT_SEED_FILE}; make them '
+                             f'with galaxy-benchmark --fold)')
     cvs = sorted({(r['seed'], r['folds']) for r in records})
     if len(cvs) > 1: raise ValueError(f'the folders mix cross-validations (split seed, folds): {cvs}')
     seen, rows, parts = {}, {}, []
@@ -493,22 +326,25 @@ def cv_summary(fold_dirs, run:str, class_names) -> tuple:
         seen[r['fold']] = d
         test, probs = _scored_on(read_manifest(d/SPLIT_FILE), d/run, f"{run}, fold {r['fold']}")
         if parts and set(probs) != set(parts[0][1]):
-            raise ValueError(f"{d/run} was tested at scales {sorted(probs, key=str)}, fold {parts[0][0].fold[0]} at {sorted(parts[0][1], key=str)}")
+            raise ValueError(f"{d/run} was tested at scales {sorted(probs, key=str)}, fold {parts[0][0].fold[0]} at "
+                             f"{sorted(parts[0][1], key=str)}")
         rows[f"fold {r['fold']}"] = dict(galaxies=len(test), **headline(test.label.to_numpy(), probs, class_names))
         parts.append((test.assign(fold=r['fold']), probs))
     oof = pd.concat([t for t, _ in parts], ignore_index=True)
     twice = oof.GalaxyID.duplicated(keep=False)
-    if twice.any(): raise ValueError(f'GalaxyID {oof.GalaxyID[twice].iloc[0]} is a test galaxy of more than one fold: these are not folds of one sample')
+    if twice.any(): raise ValueError(f'GalaxyID {oof.GalaxyID[twice].iloc[0]} is a test galaxy of more than one fold: '
+                                     f'these are not folds of one sample')
     pooled = {q: np.concatenate([p[q] for _, p in parts]) for q in parts[0][1]}
     table = pd.DataFrame(rows).T
     per_fold = table.drop(columns='galaxies').astype(float)
     table.loc['mean of folds'], table.loc['sd of folds'] = per_fold.mean(), per_fold.std()
     table.loc['pooled'] = dict(galaxies=len(oof), **headline(oof.label.to_numpy(), pooled, class_names))
-    return table, oof.assign(pred=pooled['mean'].argmax(1), **{f'p_{c}': pooled['mean'][:, i] for i, c in enumerate(class_names)})
+    return table, oof.assign(pred=pooled['mean'].argmax(1), **{f'p_{c}': pooled['mean'][:, i] for i,
+        c in enumerate(class_names)})
 
 # %% ../nbs/15_benchmark.ipynb #fd253eeb
 def cv_compare(fold_dirs, runs, class_names, rare:str='cigar') -> tuple:
-    "Pooled headline and per-fold accuracy of each of `runs` over the same cross-validation folds, and each run against the first by the exact McNemar test; plus the runs' out-of-fold predictions."
+    "Pooled headline, per-fold accuracy and exact McNemar test against the first, of `runs` over the same folds."
     if len(runs) < 2: raise ValueError(f'cv_compare needs at least two runs, got {list(runs)}')
     tables, oofs, rows = {}, {}, {}
     for run in runs:
@@ -518,16 +354,21 @@ def cv_compare(fold_dirs, runs, class_names, rare:str='cigar') -> tuple:
         ci = binomtest(int(right.sum()), len(oof)).proportion_ci(method='wilson')
         train_s = [json.loads(f.read_text())['train_s'] for d in fold_dirs if (f := Path(d)/run/RESULT_FILE).is_file()]
         pooled = tables[run].loc['pooled']
-        rows[run] = dict(right=int(right.sum()), galaxies=len(oof), accuracy=100 * right.mean(), wilson_low=100 * ci.low,
-                         wilson_high=100 * ci.high, fold_sd=tables[run].loc['sd of folds', 'accuracy'], macro_f1=pooled.macro_f1,
-                         **({f'right_{rare}': int(right[oof.label == class_names.index(rare)].sum())} if rare in class_names else {}),
-                         auc=pooled.auc, train_s_min=min(train_s, default=np.nan), train_s_max=max(train_s, default=np.nan))
+        rows[run] = dict(right=int(right.sum()), galaxies=len(oof), accuracy=100 * right.mean(),
+                         wilson_low=100 * ci.low,
+                         wilson_high=100 * ci.high, fold_sd=tables[run].loc['sd of folds',
+                             'accuracy'], macro_f1=pooled.macro_f1,
+                         **({f'right_{rare}': int(right[oof.label == class_names.index(rare)].sum())}
+                            if rare in class_names else {}),
+                         auc=pooled.auc, train_s_min=min(train_s, default=np.nan), train_s_max=max(train_s,
+                             default=np.nan))
     per_fold = pd.DataFrame({r: t.accuracy.iloc[:-3].astype(float) for r, t in tables.items()})
     first, pairs = runs[0], {}                     # every run is scored on the same folds' test galaxies
     for run in runs[1:]:
         ra, rb = oofs[first].pred == oofs[first].label, (oofs[run].pred == oofs[run].label).loc[oofs[first].index]
         only_run, only_first = int((rb & ~ra).sum()), int((ra & ~rb).sum())
-        pairs[run] = dict(both_right=int((ra & rb).sum()), both_wrong=int((~ra & ~rb).sum()), only_this=only_run, only_first=only_first,
+        pairs[run] = dict(both_right=int((ra & rb).sum()), both_wrong=int((~ra & ~rb).sum()), only_this=only_run,
+                          only_first=only_first,
                           mcnemar_p=binomtest(only_run, only_run + only_first).pvalue if only_run + only_first else 1.)
     return pd.DataFrame(rows).T, per_fold, pd.DataFrame(pairs).T.rename_axis(f'against {first}'), oofs
 
@@ -535,12 +376,12 @@ def cv_compare(fold_dirs, runs, class_names, rare:str='cigar') -> tuple:
 SURVEY_FOLDER, WEAK_LABELS = 'survey_sample', 'survey_sample_weak_labels.csv'
 
 def _child_peak_rss(log:str) -> int|None:
-    "The peak RSS (MB) that `galaxy-predict` printed: its own, unlike `RUSAGE_CHILDREN`, which counts this process's pre-fork peak."
+    "The peak RSS (MB) `galaxy-predict` printed: its own, unlike `RUSAGE_CHILDREN` (this process's pre-fork peak)."
     m = re.findall(r'peak RSS (\d+) MB', log)
     return int(m[-1]) if m else None
 
 def predict_survey(run_dir, root, out, bs:int=64, qs=(AUTHORS_TEST_SCALE,)) -> dict:
-    "Run `galaxy-predict` on the survey sample in a child process: images/s, its peak memory, and class shares by weak label."
+    "Run `galaxy-predict` on the survey sample in a child process: images/s, peak memory, class shares by weak label."
     survey = Path(root)/SURVEY_FOLDER
     if not survey.is_dir(): raise FileNotFoundError(f'{survey}: no survey sample folder')
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -548,7 +389,7 @@ def predict_survey(run_dir, root, out, bs:int=64, qs=(AUTHORS_TEST_SCALE,)) -> d
     script = Path(sys.executable).parent/'galaxy-predict'   # the installed console script, as a user runs it
     args = [str(run_dir), str(survey), '--out', str(csv), '--bs', str(bs), '--qs', ','.join(map(str, qs))]
     cmd = [str(script), *args] if script.is_file() else \
-          [sys.executable, '-c', 'import sys; from galaxy_fastai.cli import predict_images; a = sys.argv; '
+          [sys.executable, '-c', 'import sys; from galaxy_fastai.runs import predict_images; a = sys.argv; '
            'predict_images(a[1], [a[2]], a[4], [int(q) for q in a[8].split(",")], int(a[6]))', *args]
     load0, t0 = os.getloadavg()[0], time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'CI': '1'})
@@ -557,7 +398,8 @@ def predict_survey(run_dir, root, out, bs:int=64, qs=(AUTHORS_TEST_SCALE,)) -> d
     pred = pd.read_csv(csv)
     res = dict(n_images=len(pred), n_unreadable=int(pred.error.notna().sum()), wall_s=round(wall, 1),
                images_per_s=round(len(pred) / wall, 1), peak_rss_mb=_child_peak_rss(proc.stdout),
-               qs=list(qs), bs=bs, load_start=round(load0, 2), run=Path(run_dir).name, log=proc.stdout.strip().splitlines()[-1:])
+               qs=list(qs), bs=bs, load_start=round(load0, 2), run=Path(run_dir).name,
+               log=proc.stdout.strip().splitlines()[-1:])
     weak = Path(root)/WEAK_LABELS
     if weak.is_file():
         lab = pd.read_csv(weak)
@@ -577,25 +419,28 @@ def best_run(results, recipe:str='improved', images:int|None=None) -> dict:
     images = images or max(r['images'] for r in rs)
     return max((r for r in rs if r['images'] == images), key=lambda r: (r['macro_f1'], r['accuracy']))
 
-def run_benchmark(out='outputs/benchmark', data=None, paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES,
+def run_benchmark(out=None, data=None, paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES,
                   baselines=BASELINES, paper_net:str|None=PAPER_NET, bs:int=BENCH_BS, seed:int=0, force:bool=False,
-                  predict:bool=True, threads:int|None=None, qs=TEST_SCALES, variants=tuple(VARIANTS), long_images:int=LONG_IMAGES,
-                  long_models=LONG_MODELS, long_bs:int=LONG_BS, ablations=DEFAULT_ABLATIONS, ablation_model:str=ABLATION_MODEL,
-                  ablation_images:int=ABLATION_IMAGES, split_seed:int=SPLIT_SEED, long_recipes=RECIPES,
-                  fold:int|None=None, folds:int=CV_FOLDS) -> dict|None:
-    "The whole benchmark: split, every run of `plan`, the `ablations`, a results table, and `galaxy-predict` over the survey sample; None without data."
+                  predict:bool=True, threads:int|None=None, qs=TEST_SCALES, variants=VARIANTS,
+                  long_images:int=LONG_IMAGES, long_models=LONG_MODELS, long_bs:int=LONG_BS, ablations=DEFAULT_ABLATIONS,
+                  ablation_model:str=ABLATION_MODEL, ablation_images:int=ABLATION_IMAGES, split_seed:int=SPLIT_SEED,
+                  long_recipes=RECIPE_NAMES, fold:int|None=None, folds:int=CV_FOLDS) -> dict|None:
+    "The whole benchmark: the split, the runs of `plan`, the `ablations`, a table, the survey; None without data."
     unknown = [a for a in ablations if a not in ABLATIONS]
     if unknown: raise ValueError(f'unknown ablations {unknown}: use names of ABLATIONS, {list(ABLATIONS)}')
     root = Path(data) if data else gz2_subset()
     if root is None:
-        print('The shared gz2-kaggle-subset was not found (set GZ2_SUBSET or pass data): benchmark skipped.'); return None
+        print('The shared gz2-kaggle-subset was not found (set GZ2_SUBSET or pass data): benchmark skipped.')
+        return None
     if threads: torch.set_num_threads(threads)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out) if out else outputs_dir('benchmark'); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     manifest = benchmark_split(root, out, split_seed, force, fold, folds)
     results = [run_case(root, manifest, m, r, n, out, seed, b, qs, force)
-               for m, r, n, b in plan(paper_net_images, main_images, baselines, paper_net, variants, long_images, long_models, bs, long_bs, long_recipes)]
-    results += [run_case(root, manifest, ablation_model, 'improved', ablation_images, out, seed, long_bs, qs, force, ABLATIONS[a], a)
+               for m, r, n, b in plan(paper_net_images, main_images, baselines, paper_net, variants, long_images,
+                                      long_models, bs, long_bs, long_recipes)]
+    results += [run_case(root, manifest, ablation_model, 'improved', ablation_images, out, seed, long_bs, qs, force,
+                         ABLATIONS[a], a)
                 for a in ablations]
     table = results_table(results)
     table.to_csv(out/'results.csv'); (out/'results.md').write_text(df_to_markdown(table))
@@ -608,35 +453,3 @@ def run_benchmark(out='outputs/benchmark', data=None, paper_net_images:int=PAPER
     res['wall_s'] = round(time.perf_counter() - t0, 1)
     print(f"benchmark: {len(results)} runs in {out}, {res['wall_s']} s this call\n{table.round(3).to_string()}")
     return res
-
-@call_parse
-def galaxy_benchmark(
-    out:str='outputs/benchmark',          # Results folder (one sub-folder per run; existing runs are reused)
-    data:str=None,                        # Data root in the Kaggle layout (default: the shared gz2-kaggle-subset)
-    paper_net_images:int=PAPER_NET_IMAGES,  # Budget A: training images for every model, the paper's network included
-    main_images:int=MAIN_IMAGES,          # Budget B: training images for the baselines, paper and improved recipes
-    baselines:str=','.join(BASELINES),    # Baseline models, comma separated (galaxy_fastai.baselines.MODELS)
-    paper_net:bool_arg=True,              # Train the paper's network at budget A (slow: about 1 image/s here)
-    bs:int=BENCH_BS,                      # Mini-batch size at budgets A and B
-    long_images:int=LONG_IMAGES,          # Budget C: training images for the long runs (0 skips them)
-    long_models:str=','.join(LONG_MODELS),  # Models (or variants) trained at budget C with both recipes
-    long_bs:int=LONG_BS,                  # Mini-batch size at budget C (and of the ablations)
-    ablations:str=','.join(DEFAULT_ABLATIONS),  # One-change variations of the improved recipe (names in benchmark.ABLATIONS; empty: none)
-    ablation_model:str=ABLATION_MODEL,    # Model (or variant) of the ablations
-    ablation_images:int=ABLATION_IMAGES,  # Training images of each ablation
-    seed:int=0,                           # Seed of every run
-    force:bool_arg=False,                 # Retrain runs whose results exist
-    predict:bool_arg=True,                # Run galaxy-predict over the survey sample with the best improved run
-    threads:int=0,                        # torch CPU threads (0: torch's default, one per core; 1 on a machine shared with other jobs)
-    variants:str=','.join(VARIANTS),      # Model variants (benchmark.VARIANTS) trained at budget B with both recipes
-    split_seed:int=SPLIT_SEED,            # Seed of the 9:1 split (another seed needs another --out folder)
-    long_recipes:str=','.join(RECIPES),   # Recipes of the budget-C runs, comma separated
-    fold:int=None,                        # Test on this fold (0 to folds-1) of the cross-validation instead of the 9:1 split (its own --out folder)
-    folds:int=CV_FOLDS,                   # Folds of the cross-validation (selection.cv_manifests)
-):
-    "Train and evaluate the paper's network and baselines with the paper's and an improved recipe under fixed image budgets."
-    run_benchmark(out, data, paper_net_images, main_images, [b for b in baselines.split(',') if b],
-                  PAPER_NET if paper_net else None, bs, seed, force, predict, threads or None, variants=[v for v in variants.split(',') if v],
-                  long_images=long_images, long_models=[m for m in long_models.split(',') if m], long_bs=long_bs,
-                  ablations=[a for a in ablations.split(',') if a], ablation_model=ablation_model, ablation_images=ablation_images,
-                  split_seed=split_seed, long_recipes=[r for r in long_recipes.split(',') if r], fold=fold, folds=folds)
