@@ -12,7 +12,7 @@ PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 OUT ?= outputs/demo
 
-.PHONY: install demo test test-slow check-sync docs readme bench clean-venv
+.PHONY: install demo test test-slow check-sync lint docs readme bench clean-venv
 
 install: $(STAMP)
 
@@ -27,8 +27,8 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/galaxy-demo --out $(OUT)
 
-## Library in sync with notebooks, notebooks clean, then every notebook and tests/ under pytest.
-test: install check-sync
+## Library in sync with notebooks, notebooks clean, lint, then every notebook and tests/ under pytest.
+test: install check-sync lint
 	$(BIN)/python -m pytest -q
 
 ## Notebooks are the source: exporting and cleaning must change nothing.
@@ -41,14 +41,19 @@ check-sync: install
 	  echo "FAIL: nbdev-clean changed notebooks: run nbdev-clean and commit"; exit 1; fi; \
 	rm -rf $$tmp; echo "library and notebooks in sync and clean"
 
+## ruff (pyproject.toml [tool.ruff]) on the exported library, the tools and the tests: notebooks are linted
+## through the modules they export, so fix a finding in the notebook, then nbdev-export.
+lint: install
+	$(BIN)/ruff check galaxy_fastai tools tests
+
 ## The same suite with the `slow` cells forced on (real-data checks and benchmarks).
 test-slow: install
 	GALAXY_FASTAI_FLAGS=slow $(BIN)/python -m pytest -q
 
-## The docs site in _docs/: `nbdev-docs` where Quarto is on PATH; otherwise nbdev's own preprocessing,
-## then nbconvert (tools/build_docs.py), from the outputs saved in the notebooks. README.md follows nbs/index.ipynb.
+## The docs site in _docs/ from the outputs saved in the notebooks: `nbdev-docs` where Quarto is on PATH; otherwise
+## nbdev's own processing, then MkDocs + Material (tools/build_docs.py, mkdocs.yml). README.md follows nbs/index.ipynb.
 docs: install
-	if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev-docs; else $(BIN)/python tools/build_docs.py html; fi
+	if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev-docs; else $(BIN)/python tools/build_docs.py site; fi
 	$(BIN)/python tools/build_docs.py readme
 
 ## README.md from nbs/index.ipynb (tests/test_docs.py fails when they are out of step).

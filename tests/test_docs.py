@@ -1,16 +1,20 @@
-"""Tests of the docs tooling (`tools/build_docs.py`).
+"""Tests of the docs tooling (`tools/build_docs.py`, `mkdocs.yml`).
 
-Fast, always run: README.md is in step with nbs/index.ipynb; the README and Quarto-replacement
-rules; one small notebook rendered through nbdev's preprocessing and nbconvert.
+Fast, always run: README.md is in step with nbs/index.ipynb; the README rules; what the Markdown pages
+do in Quarto's place (links, heading ids, callouts, cell options); title cells whose lines nbdev would
+drop; cells nbdev's docs step would run; one small site built through nbdev's processing and MkDocs.
 
 Slow (the whole site in headless Chromium): runs when GALAXY_FASTAI_FLAGS contains `slow` (as
 `make test-slow` sets it) or `docs`. It builds the site into `_docs/`, opens every page in Debian's
-`chromium` (installed with apt-get when missing and possible, else the test skips saying why),
-checks each page loaded with its navigation and that no image is broken, and saves full-page
+`chromium` through Playwright (each installed when missing and possible, else the test skips saying
+why; Playwright's own browser downloads are never used), checks each page loaded with its navigation
+and no broken image, follows every in-site link and anchor (an anchor must be an id on its target
+page), searches for `GalaxyResNet` (the resnet page must come first), and saves full-page
 screenshots of each page to `screenshots/` (untracked; long pages in parts `page-1.png`, ...).
 """
-import ast, html, importlib.util, json, os, re, shutil, subprocess, sys, tempfile
+import ast, importlib.util, os, shutil, subprocess, sys, time
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
@@ -41,9 +45,11 @@ def _index_nb(tmp_path):
         new_code_cell('#| hide\nfrom galaxy_fastai.selection import *'),
         new_code_cell('#| eval: false\nmake demo'),
         new_code_cell('print(1+1)', outputs=[new_output('stream', name='stdout', text='2\n')]),
-        new_code_cell('#| echo: false\nshow()', outputs=[new_output('display_data', data={'image/png': 'iVBO', 'text/plain': '<Figure>'})]),
+        new_code_cell('#| echo: false\nshow()',
+                      outputs=[new_output('display_data', data={'image/png': 'iVBO', 'text/plain': '<Figure>'})]),
         new_code_cell('secret = 1', metadata={'nbdev': {'include': 'false'}}),
-        new_code_cell('#| echo: false\nlinks()', outputs=[new_output('display_data', data={'text/markdown': '| [mock](01_mock.ipynb) |'})]),
+        new_code_cell('#| echo: false\nlinks()',
+                      outputs=[new_output('display_data', data={'text/markdown': '| [mock](01_mock.ipynb) |'})]),
         new_code_cell('#|export\ndef f(): pass'),
     ])
     path = tmp_path/'index.ipynb'
@@ -52,7 +58,7 @@ def _index_nb(tmp_path):
 
 
 def test_readme_rules(tmp_path):
-    "Markdown as is (notebook links pointed into nbs/), code fenced, text outputs kept, hidden cells and images dropped."
+    "Markdown as is (notebook links pointed into nbs/), code fenced, text outputs kept, hidden cells, images dropped."
     text = bd.readme_text(_index_nb(tmp_path))
     assert text.startswith(bd.README_BANNER)
     assert '# galaxy-fastai\n\n> A reproduction.' in text
@@ -60,7 +66,8 @@ def test_readme_rules(tmp_path):
     assert '```python\nmake demo\n```' in text and '#| eval' not in text
     assert '```python\nprint(1+1)\n```\n\n```\n2\n```' in text
     assert '| [mock](nbs/01_mock.ipynb) |' in text and 'links()' not in text
-    for gone in ('from galaxy_fastai.selection', 'show()', '<Figure>', 'iVBO', 'secret', 'def f'): assert gone not in text
+    for gone in ('from galaxy_fastai.selection', 'show()', '<Figure>', 'iVBO', 'secret', 'def f'):
+        assert gone not in text, gone
     readme = tmp_path/'README.md'
     assert not bd.write_readme(tmp_path/'index.ipynb', readme, check=True)  # absent: not in step
     bd.write_readme(tmp_path/'index.ipynb', readme)
@@ -69,16 +76,33 @@ def test_readme_rules(tmp_path):
 
 # ----------------------------------------------------------------------------- what Quarto would do
 
-def test_quarto_markdown():
-    "Link attributes become html, doc-site and notebook links become page links, callouts blockquotes."
-    md = bd.quarto_markdown('[source](https://g.com/x.py#L3){target="_blank" style="float:right"}\n'
-                            'See [`f`](https://galaxy-fastai.github.io/galaxy-fastai/resnet.html#f) and [data](03_data.ipynb#sec).\n'
-                            '## Heading {#sec-h}\n::: {.callout-note}\nbody\n:::\n```\n:::\n```',
-                            'https://galaxy-fastai.github.io/galaxy-fastai')
-    assert '<a href="https://g.com/x.py#L3" target="_blank" style="float:right">source</a>' in md
-    assert '[`f`](resnet.html#f)' in md and '[data](data.html#sec)' in md
-    assert '## Heading\n' in md and '> **Note**' in md and '> body' in md
+DOC_URL = 'https://galaxy-fastai.github.io/galaxy-fastai'
+
+def test_page_markdown():
+    "nbdev's doc-site links and notebook links become page links (which MkDocs checks); callouts admonitions."
+    md = bd.page_markdown('[source](https://g.com/x.py#L3){target="_blank" style="float:right"}\n'
+                          f'See [`f`]({DOC_URL}/resnet.html#galaxyresnet.forward), [home]({DOC_URL}/), '
+                          '[data](03_data.ipynb#sec), [bench](nbs/15_benchmark.ipynb), '
+                          f'[`_private`]({DOC_URL}/mock.html#_private) and '
+                          '[Colab](https://colab.research.google.com/github/o/r/blob/main/nbs/11_vis.ipynb).\n'
+                          '## Heading {#sec-h}\n::: {.callout-warning title="Careful"}\nbody\n:::\n'
+                          '::: {.column}\ntext\n:::\n```\n:::\n```', DOC_URL)
+    assert '[source](https://g.com/x.py#L3){target="_blank" style="float:right"}' in md   # attr_list renders it
+    assert '[`f`](resnet.md#galaxyresnet.forward)' in md and '[home](index.md)' in md
+    assert '[data](data.md#sec)' in md and '[bench](benchmark.md)' in md and ', `_private` and' in md
+    assert '(https://colab.research.google.com/github/o/r/blob/main/nbs/11_vis.ipynb)' in md
+    assert '## Heading {#sec-h}' in md and '/// warning | Careful\nbody\n///' in md and '\ntext\n' in md
     assert '```\n:::\n```' in md  # code blocks untouched
+
+
+def test_heading_ids_are_pandocs():
+    "Heading ids as pandoc (so Quarto) makes them, which is what nbdev's links point at."
+    for text, slug in [('GalaxyResNet', 'galaxyresnet'), ('GalaxyResNet.forward', 'galaxyresnet.forward'),
+                       ('galaxy_dls', 'galaxy_dls'), ("The paper's numbers", 'the-papers-numbers'),
+                       ('The parameter count: 26.3M or 55.7M?', 'the-parameter-count-26.3m-or-55.7m'),
+                       ('Seen (§5.3, Figures 10–13)', 'seen-5.3-figures-1013'),
+                       ('3 things', 'things'), ('2026', 'section')]:
+        assert bd.pandoc_slug(text) == slug, text
 
 
 def test_cell_options_and_pages():
@@ -88,6 +112,16 @@ def test_cell_options_and_pages():
     assert bd.page_name('11_vis.ipynb') == 'vis.html' and bd.page_name('index.ipynb') == 'index.html'
     assert bd.colab_url('11_vis.ipynb') == \
         'https://colab.research.google.com/github/galaxy-fastai/galaxy-fastai/blob/main/nbs/11_vis.ipynb'
+    nbs = bd.site_notebooks(ROOT/'nbs')
+    assert nbs[0].name == 'index.ipynb' and sorted(nbs[1:]) == nbs[1:]   # the nav: index, then by name
+
+
+def test_title_cells_hold_only_frontmatter():
+    "nbdev makes a notebook's title cell the page's title and description and drops every other line of it."
+    lost = {p.name: bd.title_cell_leftovers(p) for p in bd.site_notebooks(ROOT/'nbs')}
+    lost = {k: v[:3] for k, v in lost.items() if v}
+    assert lost == {}, ('the docs lose these lines of a title cell: keep only `# Title` and `> description` in it '
+                        f'and move the rest to a cell of its own: {lost}')
 
 
 # ----------------------------------------------------------------------------- cells the docs step runs
@@ -110,7 +144,7 @@ def docs_step_hazards(nb_path: Path) -> list:
         if c.cell_type != 'code': continue
         opts, code = bd.split_options(c.source)
         if opts.keys() & _DOC_RUN or opts.get('eval') == 'false': continue
-        try: tree = ast.parse('\n'.join(l for l in code.splitlines() if not l.lstrip().startswith(('%', '!'))))
+        try: tree = ast.parse('\n'.join(line for line in code.splitlines() if not line.lstrip().startswith(('%', '!'))))
         except SyntaxError: continue
         if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree)) and not _imports_only(tree):
             bad.append(f'{nb_path.name} cell {i} ({c.get("id", "?")}): {code.strip().splitlines()[0][:70]}')
@@ -118,12 +152,13 @@ def docs_step_hazards(nb_path: Path) -> list:
 
 
 def test_docs_step_runs_only_imports(tmp_path):
-    "nbdev's docs step executes every cell containing an import, without the cells before it: such cells hold imports only."
+    "nbdev's docs step runs every cell holding an import, without the cells before it: such cells hold imports only."
     assert docs_step_hazards(_hazard_nb(tmp_path)) == ['hazard.ipynb cell 2 (mixed): from x import y',
                                                        'hazard.ipynb cell 3 (nested): if ready:']
     bad = [h for p in sorted((ROOT/'nbs').glob('*.ipynb')) for h in docs_step_hazards(p)]
     assert bad == [], ('nbdev would run these cells while rendering docs, without the cells before them; move the '
-                       'imports into a cell of their own (or mark a cell meant to run there `#| exec_doc`):\n' + '\n'.join(bad))
+                       'imports into a cell of their own (or mark a cell meant to run there `#| exec_doc`):\n'
+                       + '\n'.join(bad))
 
 
 def _hazard_nb(tmp_path) -> Path:
@@ -142,6 +177,8 @@ def _hazard_nb(tmp_path) -> Path:
     return path
 
 
+PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAcCBlCwAAAABJRU5ErkJggg=='
+
 def _sample_nbs(tmp_path):
     nbs = tmp_path/'nbs'
     nbs.mkdir()
@@ -149,33 +186,52 @@ def _sample_nbs(tmp_path):
         new_markdown_cell('# Sample page\n\n> What the sample shows.'),
         new_code_cell('#| default_exp sample'),
         new_code_cell('#| hide\nhidden_marker = 42'),
-        new_code_cell('#| export\ndef twice(x:int, # a number\n         )->int: # twice it\n    "Twice `x`."\n    return 2*x'),
-        new_markdown_cell('Uses `twice`; see [the next page](02_other.ipynb).'),
-        new_code_cell('twice(21)', outputs=[new_output('execute_result', data={'text/plain': '42'}, execution_count=1)]),
+        new_code_cell('#| export\ndef twice(x:int, # a number\n         )->int: # twice it\n'
+                      '    "Twice `x`."\n    return 2*x'),
+        new_markdown_cell('Uses `twice`; see [the next page](02_other.ipynb), [a part](02_other.ipynb#a-section).'),
+        new_code_cell('twice(21)', outputs=[new_output('execute_result', data={'text/plain': '42'})]),
         new_code_cell('#| echo: false\nplot_marker()', outputs=[new_output('display_data', data={
-            'image/png': 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAcCBlCwAAAABJRU5ErkJggg==',
+            'image/png': PIXEL,
             'text/plain': '<Figure>'})]),
+        new_code_cell('print("```")', outputs=[new_output('stream', name='stdout', text='```\n')]),
+        new_code_cell('#| output: false\nquiet()', outputs=[new_output('stream', name='stdout', text='noise\n')]),
     ], metadata={'kernelspec': {'name': 'python3', 'language': 'python', 'display_name': 'Python 3'}})
     nbformat.write(nb, nbs/'01_sample.ipynb')
-    nbformat.write(new_notebook(cells=[new_markdown_cell('# Other\n\nText.')]), nbs/'02_other.ipynb')
+    for name in ('index', '02_other'):
+        nb = new_notebook(cells=[new_markdown_cell(f'# {name}\n\n## A section\n\nText.')])
+        nbformat.write(nb, nbs/f'{name}.ipynb')
     return nbs
 
 
 def test_build_small_site(tmp_path):
-    "nbdev preprocessing (hidden cells gone, show_doc rendered) then nbconvert pages with navigation and Colab links."
-    written, errors = bd.build_site(tmp_path/'site', _sample_nbs(tmp_path), tmp_path/'proc', verbose=False)
-    assert errors == {}
-    assert sorted(p.name for p in written) == ['index.html', 'other.html', 'sample.html']
+    "nbdev's processing (hidden cells gone, show_doc rendered), Markdown pages, then MkDocs --strict (links checked)."
+    pages, errors = bd.write_pages(_sample_nbs(tmp_path), tmp_path/'pages', tmp_path/'proc', verbose=False)
+    assert errors == {} and [p['page'] for p in pages] == ['index.md', 'sample.md', 'other.md']
+    md = (tmp_path/'pages'/'sample.md').read_text()
+    assert md.startswith('---\ntitle: Sample page\nnotebook: 01_sample.ipynb\ndescription: What the sample shows.\n'
+                         '---\n\n# Sample page\n')
+    for gone in ('hidden_marker', 'default_exp', '#|', 'plot_marker', 'noise'): assert gone not in md, gone
+    assert 'quiet()' in md and '````text\n```\n````' in md
+    assert '[the next page](other.md)' in md and '[a part](other.md#a-section)' in md
+    assert '![figure](sample_files/' in md and len(list((tmp_path/'pages'/'sample_files').glob('*.png'))) == 1
+    (tmp_path/'mkdocs.yml').write_text(f"INHERIT: {ROOT/'mkdocs.yml'}\ndocs_dir: pages\nsite_dir: site\n"
+                                       f"hooks: [{ROOT/'tools'/'build_docs.py'}]\n")
+    res = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--strict', '-q', '-f', str(tmp_path/'mkdocs.yml')],
+                         capture_output=True, text=True, env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
+    assert res.returncode == 0, res.stderr
     page = (tmp_path/'site'/'sample.html').read_text()
     assert '<title>Sample page' in page and 'What the sample shows.' in page
-    assert 'hidden_marker' not in page and 'default_exp' not in page and '#|' not in page
-    assert re.search(r'<h3 id="twice">twice', page), 'show_doc of the exported function missing'
+    assert 'id="twice"' in page, 'show_doc of the exported function missing'
     assert 'a number' in page and '<em>Twice <code>x</code>.</em>' in page
-    assert 'plot_marker' not in page and 'src="data:image/png;base64,iVBOR' in page
-    assert 'href="other.html"' in page and 'colab.research.google.com/github/galaxy-fastai/galaxy-fastai/blob/main/nbs/01_sample.ipynb' in page
-    assert page.count('<nav class="site-nav">') == 1 and 'class="current"' in page
-    index = (tmp_path/'site'/'index.html').read_text()  # no index.ipynb: a contents page stands in
-    assert 'href="sample.html"' in index and 'What the sample shows.' in index
+    assert 'href="other.html"' in page and 'href="other.html#a-section"' in page and 'src="sample_files/' in page
+    assert 'colab.research.google.com/github/galaxy-fastai/galaxy-fastai/blob/main/nbs/01_sample.ipynb' in page
+    assert 'href="https://github.com/galaxy-fastai/galaxy-fastai/blob/main/nbs/01_sample.ipynb"' in page  # "edit"
+    nav = page[page.index('md-nav--primary'):]
+    assert nav.index('href="index.html"') < nav.index('href="sample.html"') < nav.index('href="other.html"')
+    assert '01 Sample page' in nav
+    assert (tmp_path/'site'/'search'/'search_index.js').exists() and (tmp_path/'site'/bd.SHIM.name).exists()
+    assert 'unpkg.com' not in page and 'fonts.googleapis' not in page   # nothing loaded from the network
+
 
 def test_build_falls_back_when_nbdev_cannot_execute(tmp_path):
     "A notebook nbdev cannot execute for show_doc still gets its page, with a note, and is reported."
@@ -186,30 +242,18 @@ def test_build_falls_back_when_nbdev_cannot_execute(tmp_path):
         new_code_cell('#| export\ndef f(): "Doc."; return 1'),
         new_code_cell('import os\nprint(undefined_name)'),      # nbdev executes import cells: NameError
         new_markdown_cell('Still here.')]), nbs/'01_broken.ipynb')
-    written, errors = bd.build_site(tmp_path/'site', nbs, tmp_path/'proc', verbose=False)
+    pages, errors = bd.write_pages(nbs, tmp_path/'pages', tmp_path/'proc', verbose=False)
     assert list(errors) == ['01_broken.ipynb'] and 'undefined_name' in errors['01_broken.ipynb']
-    page = (tmp_path/'site'/'broken.html').read_text()
-    assert 'Docs build note' in page and 'Still here.' in page and '<title>Broken page' in page
+    assert [p['page'] for p in pages] == ['index.md', 'broken.md']   # no index.ipynb: a contents page stands in
+    assert '| [Broken page](broken.md) |' in (tmp_path/'pages'/'index.md').read_text()
+    md = (tmp_path/'pages'/'broken.md').read_text()
+    assert 'Docs build note' in md and 'Still here.' in md and '# Broken page' in md
 
 
 # ----------------------------------------------------------------------------- the site in a browser
 
-CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                  '--hide-scrollbars', '--virtual-time-budget=8000']
-
-CHECK_SCRIPT = """<script>
-window.addEventListener('load', function () {
-  var imgs = Array.prototype.slice.call(document.images);
-  var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
-  var r = document.createElement('pre'); r.id = 'docs-check';
-  r.textContent = JSON.stringify({title: document.title, images: imgs.length,
-    broken: broken.map(function (i) { return (i.getAttribute('src') || '').slice(0, 80); }),
-    nav: document.querySelectorAll('nav.site-nav li a').length,
-    height: document.documentElement.scrollHeight});
-  document.body.appendChild(r);
-});
-</script>"""
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+                 '--disable-sync', '--no-first-run', '--hide-scrollbars']   # Playwright adds --headless
 
 
 def chromium_binary():
@@ -227,46 +271,34 @@ def chromium_binary():
     pytest.skip('`apt-get install chromium` failed (no package mirror reachable?): browser test not run')
 
 
-def run_chromium(exe, *args, timeout=120):
-    "One headless Chromium run with a fresh profile (a shared one could hand the URL to a still-running instance)."
-    with tempfile.TemporaryDirectory(prefix='chromium-profile-') as profile:
-        res = subprocess.run([exe, *CHROMIUM_FLAGS, f'--user-data-dir={profile}', *args],
-                             capture_output=True, text=True, timeout=timeout)
-    return res.stdout
+def playwright_api():
+    "Playwright's Python client (pip-installed when missing; only its client: the browser is Debian's chromium)."
+    try: from playwright.sync_api import sync_playwright
+    except ImportError:
+        res = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', 'playwright'], capture_output=True,
+                             text=True)
+        if res.returncode: pytest.skip(f'no playwright, and `pip install playwright` failed: {res.stderr[-300:]}')
+        importlib.invalidate_caches()
+        from playwright.sync_api import sync_playwright
+    return sync_playwright
 
 
-def check_page(exe, page: Path) -> dict:
-    "Load a copy of `page` with the check script added; return what the script saw."
-    probe = page.with_name(f'_check_{page.name}')
-    probe.write_text(page.read_text(encoding='utf-8').replace('</body>', CHECK_SCRIPT + '</body>'), encoding='utf-8')
-    try: dom = run_chromium(exe, '--dump-dom', probe.as_uri())
-    finally: probe.unlink()
-    m = re.search(r'<pre id="docs-check">(.*?)</pre>', dom, flags=re.S)
-    assert m, f'{page.name}: page did not finish loading in headless Chromium (no check result in the DOM)'
-    return json.loads(html.unescape(m.group(1)))
+SHOT_HEIGHT = 8000   # px per screenshot: long pages come in parts
 
-
-SHOT_HEIGHT = 8000   # px per screenshot: a taller window is not reliably captured, so long pages come in parts
-
-def screenshot_page(exe, page: Path, height: int) -> list:
-    "Full-page screenshots of `page` into SCREENSHOTS: one PNG, or `stem-1.png`, `stem-2.png`, ... of successive parts."
-    for old in SCREENSHOTS.glob(f'{page.stem}*.png'): old.unlink()
-    parts = max(1, -(-height // SHOT_HEIGHT))
-    if parts == 1:
-        shot = SCREENSHOTS/f'{page.stem}.png'
-        run_chromium(exe, f'--screenshot={shot}', f'--window-size=1280,{max(height, 600)}', page.as_uri())
-        return [shot]
+def screenshots(page, name: str, height: int) -> list:
+    "Full-page screenshots into SCREENSHOTS: `name.png`, or `name-1.png`, `name-2.png`, ... of successive parts."
+    for old in SCREENSHOTS.glob(f'{name}.png'): old.unlink()
+    for old in SCREENSHOTS.glob(f'{name}-*.png'): old.unlink()
+    if height <= SHOT_HEIGHT:
+        page.screenshot(path=SCREENSHOTS/f'{name}.png', full_page=True)
+        return [SCREENSHOTS/f'{name}.png']
     shots = []
-    for k in range(parts):   # headless Chromium captures from the top, so part k shifts the page up instead of scrolling
-        probe = page.with_name(f'_shot_{page.name}')
-        shift = f'<style>body.jp-Notebook {{ margin-top: -{k * SHOT_HEIGHT}px !important; }}</style>'
-        probe.write_text(page.read_text(encoding='utf-8').replace('</head>', shift + '</head>'), encoding='utf-8')
-        shot = SCREENSHOTS/f'{page.stem}-{k + 1}.png'
-        try: run_chromium(exe, f'--screenshot={shot}', f'--window-size=1280,{SHOT_HEIGHT}', probe.as_uri())
-        finally: probe.unlink()
+    for k in range(-(-height // SHOT_HEIGHT)):
+        shot = SCREENSHOTS/f'{name}-{k + 1}.png'
+        top = k * SHOT_HEIGHT
+        clip = dict(x=0, y=top, width=page.viewport_size['width'], height=min(SHOT_HEIGHT, height - top))
+        page.screenshot(path=shot, full_page=True, clip=clip)
         shots.append(shot)
-    missing = [s.name for s in shots if not s.exists()]
-    assert not missing, f'{page.name}: screenshots not written: {missing}'
     return shots
 
 
@@ -277,22 +309,69 @@ def _image_outputs(nb_path: Path) -> int:
                and bd.cell_options(c).get('output') != 'false' for o in c.get('outputs', []))
 
 
+PAGE_FACTS = """() => ({
+  nav: [...document.querySelectorAll('nav.md-nav--primary a.md-nav__link[href]')].map(a => a.href),
+  images: document.images.length,
+  broken: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))
+            .map(i => (i.getAttribute('src') || '').slice(0, 80)),
+  ids: [...document.querySelectorAll('[id]')].map(e => e.id)
+         .concat([...document.querySelectorAll('a[name]')].map(a => a.name)),
+  links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+  height: document.documentElement.scrollHeight})"""
+
+
 @pytest.mark.skipif(not ({'slow', 'docs'} & set(FLAGS)),
                     reason='browser test of the docs site: set GALAXY_FASTAI_FLAGS=slow (make test-slow) or =docs')
 def test_site_in_browser():
-    "Build the site into _docs/, open every page in headless Chromium: loads, navigates, no broken image; screenshots."
-    exe = chromium_binary()
-    written, errors = bd.build_site(verbose=False)
-    assert written, 'no page written'
+    "Build _docs/, open every page in headless Chromium: loads, navigates, no broken image or link; search; shots."
+    exe, sync_playwright = chromium_binary(), playwright_api()
+    t0 = time.time()
+    pages, errors, rc = bd.build_site(verbose=False)
+    print(f'site built in {time.time() - t0:.0f} s: {len(pages)} pages')
+    assert rc == 0, 'mkdocs build failed'
+    site = ROOT/'_docs'
+    base = site.as_uri() + '/'
+    html_pages = sorted(p.name for p in site.glob('*.html') if p.name != '404.html')
+    assert sorted(p['page'][:-3] + '.html' for p in pages) == html_pages
+    sources = {Path(p['page']).stem + '.html': ROOT/'nbs'/p['notebook'] for p in pages}
     SCREENSHOTS.mkdir(exist_ok=True)
-    sources = {bd.page_name(p): p for p in bd.site_notebooks(ROOT/'nbs')}
-    for page in written:
-        seen = check_page(exe, page)
-        assert seen['nav'] == len(written), f'{page.name}: navigation lists {seen["nav"]} pages, site has {len(written)}'
-        assert seen['broken'] == [], f'{page.name}: broken images {seen["broken"]}'
-        if page.name in sources:
-            n_fig = _image_outputs(sources[page.name])
-            assert seen['images'] >= n_fig, f'{page.name}: {seen["images"]} images shown, notebook has {n_fig} figures'
-        for shot in screenshot_page(exe, page, int(seen['height'])):
-            assert shot.stat().st_size > 10_000, f'{page.name}: empty screenshot {shot.name}'
-    assert errors == {}, f'notebooks nbdev could not execute for show_doc (their pages lack signatures): {errors}'
+    problems, facts = [], {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={'width': 1280, 'height': 900})
+        for name in html_pages:
+            page.goto(base + name, wait_until='load')
+            seen = facts[name] = page.evaluate(PAGE_FACTS)
+            nav = {u[len(base):] for u in seen['nav'] if u.startswith(base) and '#' not in u}
+            if nav != set(html_pages): problems.append(f'{name}: navigation lists {sorted(nav)}')
+            if seen['broken']: problems.append(f'{name}: broken images {seen["broken"]}')
+            n_fig = _image_outputs(sources[name])
+            if seen['images'] < n_fig: problems.append(f'{name}: {seen["images"]} images, notebook has {n_fig} figures')
+            for shot in screenshots(page, Path(name).stem, int(seen['height'])):
+                if shot.stat().st_size < 10_000: problems.append(f'{name}: empty screenshot {shot.name}')
+
+        # every in-site link, anchors included, followed: the target page exists and has the anchor as an id
+        links = {urlsplit(u)._replace(query='').geturl() for f in facts.values() for u in f['links']
+                 if u.startswith(base)}
+        for url in sorted(links):
+            parts = urlsplit(url)
+            target = parts.path.rsplit('/', 1)[-1]
+            if target not in facts:
+                problems.append(f'link to a page the site lacks: {url[len(base):]}'); continue
+            if parts.fragment and unquote(parts.fragment) not in facts[target]['ids']:
+                problems.append(f'link to an anchor {target} lacks: {url[len(base):]}')
+        print(f'{len(html_pages)} pages opened, {len(links)} distinct in-site links followed '
+              f'({sum(len(f["links"]) for f in facts.values())} links in all)')
+
+        # search, offline and from file://: GalaxyResNet finds the page of galaxy_fastai.resnet first
+        page.goto(base + 'index.html', wait_until='load')
+        page.fill('input.md-search__input', 'GalaxyResNet')
+        page.wait_for_selector('.md-search-result__item a.md-search-result__link', state='attached', timeout=30_000)
+        hrefs = page.eval_on_selector_all('.md-search-result__link', 'els => els.map(e => e.href)')
+        found = [h[len(base):] for h in hrefs]
+        page.screenshot(path=SCREENSHOTS/'search-GalaxyResNet.png')
+        browser.close()
+    print(f'search for GalaxyResNet: {found[:3]} ...')
+    if not found or not found[0].startswith('resnet.html'): problems.append(f'search for GalaxyResNet: {found[:3]}')
+    if errors: problems.append(f'notebooks nbdev could not run for show_doc (their pages lack signatures): {errors}')
+    assert problems == [], f'{len(problems)} problems:\n' + '\n'.join(problems)

@@ -1,33 +1,36 @@
 #!/usr/bin/env python
 """Docs tooling for galaxy-fastai (a plain script, not part of the library).
 
-    python tools/build_docs.py html [--out _docs] [--force] [--strict]   # the docs site, without Quarto
-    python tools/build_docs.py readme [--check]                          # README.md from nbs/index.ipynb
+    python tools/build_docs.py site [--strict] [--force]   # the docs site in _docs/, without Quarto
+    python tools/build_docs.py readme [--check]            # README.md from nbs/index.ipynb
 
-`make docs` runs `nbdev-docs` where Quarto is on PATH and the `html` mode otherwise; `make readme`
-runs the `readme` mode.
+`make docs` runs `nbdev-docs` where Quarto is on PATH and the `site` mode otherwise. The site mode is
+nbdev's own docs pipeline with MkDocs + Material in Quarto's place, from the outputs saved in the
+notebooks (nothing is re-executed but the export and import cells nbdev runs to render `show_doc`):
 
-The `html` mode renders the notebooks as committed (executed, with their outputs); it never
-re-executes them. Each notebook first goes through nbdev's own docs preprocessing
-(`nbdev.processors.FilterDefaults`, the same processors `nbdev-docs` runs before Quarto:
-frontmatter from the title cell, `#| hide` / `#| export` cells removed, `show_doc` added and
-rendered for every exported definition, backticked names linked). What Quarto would then do with
-the result is done here instead (cell options such as `echo: false`, `{target=...}` link
-attributes, `:::` divs, links to `.ipynb` files), and nbconvert's HTML exporter writes one page per
-notebook into `_docs/`, with a navigation bar, an "Open in Colab" link built from the Repository
-URL in pyproject.toml, and figures embedded as data URIs.
+1. every `nbs/*.ipynb` goes through nbdev's docs processors (`FilterDefaults`, as `nbdev-docs` runs them
+   before Quarto) into `_proc/`: title and description into frontmatter, hidden cells out, `show_doc`
+   rendered as markdown, backticked names linked;
+2. each processed notebook becomes one Markdown page in `_proc/.mkdocs/`, named as nbdev names its page
+   (`04_resnet.ipynb` -> `resnet.md` -> `resnet.html`), doing the little Quarto would: cell options
+   (`echo`, `output`, `include`), figures written as files, nbdev's absolute doc links and links to
+   `.ipynb` files made page links, `:::` callouts made admonitions;
+3. MkDocs builds `_docs/` from `mkdocs.yml` (Material: navigation, search that works from `file://`
+   through the `offline` plugin, an on-page table of contents) and checks every page link and anchor.
 
-nbdev executes a notebook's exported cells and its import cells to render `show_doc`. Where that
-fails (typically a cell that mixes imports with code using earlier variables, see nbdev's FAQ),
-the page is still built, without signatures and with a note saying why; the build names such
-notebooks and, with `--strict` (the browser test's standard), exits 1.
+This file is also `mkdocs.yml`'s hook: it gives MkDocs the pages in notebook order, headings the ids
+pandoc (so Quarto) gives them, which are the anchors nbdev's links point at (`resnet.html#galaxyresnet`,
+`#galaxyresnet.forward`), and "edit" links to the notebooks.
 """
 from __future__ import annotations
 
-import argparse, difflib, html, json, os, re, sys, tomllib, traceback
+import argparse, base64, difflib, json, os, re, shutil, subprocess, sys, tomllib, traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PROC = ROOT/'_proc'                   # nbdev's processed notebooks (the folder `nbdev-docs` uses)
+PAGES = PROC/'.mkdocs'                # MkDocs' docs_dir: the Markdown pages (a dot folder: nbdev and Quarto skip it)
+SHIM = ROOT/'tools'/'iframe-worker-shim.js'
 COLAB = 'https://colab.research.google.com/github'
 README_BANNER = ('<!-- Generated from nbs/index.ipynb by `make readme` (tools/build_docs.py): '
                  'edit the notebook, not this file. -->')
@@ -35,13 +38,10 @@ HIDE_DIRECTIVES = {'hide', 'export', 'exporti', 'default_exp'}  # cells nbdev ne
 
 # ----------------------------------------------------------------------------- config and pages
 
-def project_urls(root=ROOT) -> dict:
-    "The `[project.urls]` table of pyproject.toml."
-    with open(Path(root)/'pyproject.toml', 'rb') as f: return tomllib.load(f)['project'].get('urls', {})
-
 def github_repo(root=ROOT) -> tuple[str, str]:
     "(owner, name) of the GitHub repository named by `Repository` in pyproject.toml."
-    url = project_urls(root).get('Repository', '')
+    with open(Path(root)/'pyproject.toml', 'rb') as f: urls = tomllib.load(f)['project'].get('urls', {})
+    url = urls.get('Repository', '')
     m = re.match(r'https?://github\.com/([^/]+)/([^/#?]+?)(?:\.git)?/?$', url)
     if not m: raise ValueError(f"pyproject.toml [project.urls] Repository is not a GitHub URL: {url!r}")
     return m.group(1), m.group(2)
@@ -60,6 +60,12 @@ def site_notebooks(nbs_path: Path) -> list[Path]:
     "The notebooks of the site in reading order: index first, then by name."
     nbs = sorted(p for p in Path(nbs_path).glob('*.ipynb') if not p.name.startswith(('_', '.')))
     return sorted(nbs, key=lambda p: (p.name != 'index.ipynb', p.name))
+
+def pandoc_slug(value: str, separator: str = '-') -> str:
+    "A heading's id as pandoc gives it (so Quarto, so nbdev's links): lower case; letters, digits, `_-.` kept."
+    s = re.sub(r'\s+', '-', ''.join(c for c in value.strip().lower() if c.isalnum() or c in '_-. \t\n'))
+    s = re.sub(r'^[^a-z\u00c0-\uffff]+', '', s)   # ids start with a letter
+    return s or 'section'
 
 # ----------------------------------------------------------------------------- cell options
 
@@ -85,48 +91,17 @@ def is_hidden(opts: dict) -> bool:
     "Would nbdev leave this cell out of the docs (`#| hide`, `#| export`, `#| include: false`, ...)?"
     return bool(HIDE_DIRECTIVES & set(opts)) or opts.get('include') == 'false'
 
-# ----------------------------------------------------------------------------- markdown: what Quarto would do
+_re_fm_line = re.compile(r'^(#\s+\S|>\s+\S|-\s+\S.*:.*\S)')
 
-_re_link_attrs = re.compile(r'\[([^\]\n]+)\]\(([^)\s]+)\)\{([^}\n]*)\}')
-_re_nb_link = re.compile(r'\]\((?![a-z][a-z0-9+.-]*:)([^)#\s]*?)([^)/#\s]+)\.ipynb(#[^)\s]*)?\)')
-_re_fence_div = re.compile(r'^\s*:::+\s*(\{[^}]*\}|[\w-]+)?\s*$')
-_re_heading_attrs = re.compile(r'^(#{1,6} .*?)\s*\{[#.][^}]*\}\s*$', re.MULTILINE)
+def title_cell_leftovers(nb_path: Path) -> list[str]:
+    "Lines of a notebook's title cell that nbdev drops (it keeps `# title`, `> description`, `- key: value`)."
+    import nbformat
+    for c in nbformat.read(nb_path, as_version=4).cells:
+        if c.cell_type == 'markdown' and re.search(r'^#\s+\S', c.source, re.M):
+            return [line for line in c.source.splitlines() if line.strip() and not _re_fm_line.match(line)]
+    return []
 
-def _attrs_to_html(attrs: str) -> str:
-    "Pandoc link attributes (`target=\"_blank\" .cls`) as HTML attributes."
-    classes = re.findall(r'(?:^|\s)\.([\w-]+)', attrs)
-    kv = ' '.join(re.findall(r'[\w-]+="[^"]*"', attrs))
-    return (f' class="{" ".join(classes)}"' if classes else '') + (f' {kv}' if kv else '')
-
-def _fence_divs(md: str) -> str:
-    "Quarto `:::` divs: callouts become blockquotes headed by their kind, other divs just their body."
-    out, stack, in_code = [], [], False
-    for line in md.splitlines():
-        if line.lstrip().startswith('```'): in_code = not in_code
-        m = None if in_code else _re_fence_div.match(line)
-        if m and m.group(1):
-            kind = re.search(r'callout-(\w+)', m.group(1))
-            stack.append(bool(kind))
-            if kind: out.append(f'> **{kind.group(1).capitalize()}**\n>')
-        elif m and stack: stack.pop()
-        elif m: continue
-        else: out.append(('> ' + line).rstrip() if any(stack) else line)
-    return '\n'.join(out)
-
-def quarto_markdown(md: str, doc_url: str = '') -> str:
-    "Rewrite the Quarto/pandoc-only bits of nbdev's markdown for a plain markdown renderer."
-    md = _re_link_attrs.sub(lambda m: f'<a href="{m.group(2)}"{_attrs_to_html(m.group(3))}>{m.group(1)}</a>', md)
-    if doc_url: md = md.replace(doc_url.rstrip('/') + '/', '')
-    md = _re_nb_link.sub(lambda m: f']({page_name(m.group(2) + ".ipynb")}{m.group(3) or ""})', md)
-    md = _re_heading_attrs.sub(r'\1', md)
-    return _fence_divs(md)
-
-# ----------------------------------------------------------------------------- nbdev preprocessing
-
-def _stale(src: Path, dst: Path, deps=()) -> bool:
-    if not dst.exists(): return True
-    t = dst.stat().st_mtime
-    return any(p.exists() and p.stat().st_mtime > t for p in (src, *deps))
+# ----------------------------------------------------------------------------- 1. nbdev's processing
 
 def _without_exec():
     "nbdev's `FilterDefaults` less `exec_show_docs`: the fallback for a notebook whose cells nbdev cannot execute."
@@ -138,15 +113,15 @@ def _without_exec():
 def nbdev_preprocess(src: Path, cache: Path, force=False, execute=True) -> Path:
     "Run nbdev's docs processors (`FilterDefaults`) on `src`, as `nbdev-docs` does before Quarto; cached by mtime."
     from nbdev.processors import FilterDefaults
-    from nbdev.serve_drv import exec_nb
+    from nbdev.serve_drv import main as proc_one
     dst = Path(cache)/src.name
-    deps = (ROOT/'pyproject.toml', ROOT/'galaxy_fastai'/'_modidx.py')
-    if force or not execute or _stale(src, dst, deps):
+    deps = (src, ROOT/'pyproject.toml', ROOT/'galaxy_fastai'/'_modidx.py')
+    stale = not dst.exists() or any(p.exists() and p.stat().st_mtime > dst.stat().st_mtime for p in deps)
+    if force or not execute or stale:
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_suffix('.tmp')
         old = os.environ.get('IN_TEST')
-        os.environ['IN_TEST'] = '1'  # as nbdev.serve_drv.main does
-        try: exec_nb(src, tmp, FilterDefaults if execute else _without_exec())
+        try: proc_one((src, tmp, FilterDefaults if execute else _without_exec()))   # sets IN_TEST, as nbdev does
         finally:
             if old is None: os.environ.pop('IN_TEST', None)
             else: os.environ['IN_TEST'] = old
@@ -154,194 +129,172 @@ def nbdev_preprocess(src: Path, cache: Path, force=False, execute=True) -> Path:
         if not execute: os.utime(dst, (0, 0))  # a fallback is never a valid cache entry
     return dst
 
-FALLBACK_NOTE = ('> **Docs build note:** nbdev could not execute this notebook\'s code for its API documentation '
-                 '(`{error}`), so the signatures of its exported functions are missing from this page. '
-                 'The usual cause is a cell that mixes imports with other code (see the nbdev FAQ).')
+FALLBACK_NOTE = ('/// warning | Docs build note\nnbdev could not execute this notebook\'s code for its API '
+                 'documentation (`{error}`), so the signatures of its exported functions are missing from this page. '
+                 'The usual cause is a cell that mixes imports with other code (see the nbdev FAQ).\n///')
 
-def frontmatter(nb) -> dict:
-    "Pop the YAML frontmatter raw cell that nbdev's FrontmatterProc inserts; return it as a dict."
+# ----------------------------------------------------------------------------- 2. Markdown pages: what Quarto would do
+
+_re_nb_link = re.compile(r'\]\((?![a-z][a-z0-9+.-]*:)[^)#\s]*?([^)/#\s]+)\.ipynb(#[^)\s]*)?\)')
+_re_private_link = re.compile(r'\[(`_\w+`)\]\([^)\s#]*\.md#_[^)\s]*\)')   # an id never starts with `_`
+_re_fence_div = re.compile(r'^\s*:::+\s*(\{[^}]*\}|[\w-]+)?\s*$')
+CALLOUTS = dict(note='note', tip='tip', warning='warning', caution='warning', important='danger')
+
+def _callouts(md: str) -> str:
+    "Quarto `:::` divs: callouts become pymdownx admonitions (`/// note`), other divs just their body."
+    out, stack, in_code = [], [], False
+    for line in md.splitlines():
+        if line.lstrip().startswith(('```', '~~~')): in_code = not in_code
+        m = None if in_code else _re_fence_div.match(line)
+        if m and m.group(1):
+            kind = re.search(r'callout-(\w+)', m.group(1))
+            title = re.search(r'title="([^"]*)"', m.group(1))
+            stack.append(bool(kind))
+            if kind: out.append(f'/// {CALLOUTS.get(kind.group(1), "note")}' + (f' | {title[1]}' if title else ''))
+        elif m and stack: out.append('///' if stack.pop() else '')
+        elif not m: out.append(line)
+    return '\n'.join(out)
+
+def page_markdown(md: str, doc_url: str = '') -> str:
+    "nbdev's markdown for MkDocs: links into the doc site and to notebooks become page links; callouts admonitions."
+    if doc_url:
+        base = re.escape(doc_url.rstrip('/'))
+        md = re.sub(rf'\]\({base}/?(#[^)\s]*)?\)', r'](index.md\1)', md)
+        md = re.sub(rf'\]\({base}/([^)#\s]+?)\.html(#[^)\s]*)?\)', lambda m: f']({m[1]}.md{m[2] or ""})', md)
+    md = _re_nb_link.sub(lambda m: f']({Path(page_name(m.group(1) + ".ipynb")).stem}.md{m.group(2) or ""})', md)
+    md = _re_private_link.sub(r'\1', md)   # nbdev links private names too, which have no docs entry: code, no link
+    return _callouts(md) if ':::' in md else md
+
+_re_ansi = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+
+def _fenced(text: str, lang='') -> str:
+    "`text` in a code fence longer than any run of backticks inside it."
+    fence = '`' * max(3, 1 + max((len(r) for r in re.findall(r'`+', text)), default=0))
+    return f'{fence}{lang}\n{_re_ansi.sub("", text).rstrip()}\n{fence}'
+
+IMAGE_TYPES = {'image/png': 'png', 'image/jpeg': 'jpg', 'image/svg+xml': 'svg', 'image/gif': 'gif'}
+
+def output_markdown(o, figure: Path, doc_url='') -> str | None:
+    "One cell output as Markdown (figures written next to the page as `figure`.ext)."
+    kind = o.get('output_type')
+    if kind == 'stream': return _fenced(''.join(o.get('text', '')), 'text')
+    if kind == 'error': return _fenced('\n'.join(o.get('traceback', [])) or f"{o.get('ename')}: {o.get('evalue')}")
+    data = o.get('data', {})
+    if 'text/markdown' in data: return page_markdown(''.join(data['text/markdown']), doc_url)
+    for mime, ext in IMAGE_TYPES.items():
+        if mime in data:
+            raw = ''.join(data[mime])
+            figure.parent.mkdir(parents=True, exist_ok=True)
+            dest = figure.with_suffix('.' + ext)
+            if ext == 'svg': dest.write_text(raw, encoding='utf-8')
+            else: dest.write_bytes(base64.b64decode(raw))
+            return f'![figure]({dest.parent.name}/{dest.name})'
+    if 'text/html' in data: return f'<div class="nb-output" markdown="0">\n{"".join(data["text/html"]).strip()}\n</div>'
+    if 'text/plain' in data: return _fenced(''.join(data['text/plain']), 'text')
+    return None
+
+def notebook_page(proc_nb: Path, src_nb: Path, out_dir: Path, doc_url='', colab='', note='') -> tuple[str, dict]:
+    "The Markdown page (and its frontmatter) of a notebook processed by nbdev; figures go to `out_dir/<page>_files/`."
+    import nbformat
     import yaml
+    nb = nbformat.read(proc_nb, as_version=4)
+    fm = {}
     for i, c in enumerate(nb.cells):
         src = c.source.strip()
         if c.cell_type == 'raw' and src.startswith('---') and src.endswith('---'):
-            nb.cells.pop(i)
-            return yaml.safe_load(src.strip('-')) or {}
-    return {}
-
-_CELL_KEYS = {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}
-
-def quarto_cells(nb, doc_url='') -> None:
-    "Apply what Quarto does with nbdev's output: cell options, link attributes, divs (in place)."
-    cells = []
+            fm = yaml.safe_load(src.strip('-')) or {}
+            del nb.cells[i]
+            break
+    stem = Path(fm.get('output-file') or page_name(src_nb)).stem
+    title, desc = str(fm.get('title') or src_nb.stem), str(fm.get('description') or '')
+    meta = {'title': title, 'notebook': src_nb.name, **({'description': desc} if desc else {})}
+    parts = ['---\n' + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + '---', f'# {title}']
+    if desc: parts.append(f'{desc}\n{{: .nb-description }}')
+    if colab: parts.append(f'[Open in Colab]({colab}){{ .md-button }}')
+    if note: parts.append(note)
+    shutil.rmtree(out_dir/f'{stem}_files', ignore_errors=True)
     for c in nb.cells:
-        for k in set(c) - _CELL_KEYS: del c[k]  # nbdev's own marks (`has_sd`, ...) are not nbformat
-        c.metadata.pop('execution', None)  # timings of unclean notebooks fail nbformat validation
         if c.cell_type == 'markdown':
-            c.source = quarto_markdown(c.source, doc_url)
+            if c.source.strip(): parts.append(page_markdown(c.source, doc_url))
         elif c.cell_type == 'code':
-            opts, c.source = split_options(c.source)
+            opts, code = split_options(c.source)
             if opts.get('include') == 'false': continue
-            c.source = c.source.strip('\n')
-            if opts.get('echo') == 'false' or not c.source.strip():
-                c.metadata.setdefault('tags', []).append('docs-remove-input')
-            if opts.get('output') == 'false': c.outputs = []
-            for o in c.get('outputs', []):
-                md = o.get('data', {}).get('text/markdown')
-                if md is not None: o['data']['text/markdown'] = quarto_markdown(''.join(md), doc_url)
-            if not c.source.strip() and not c.get('outputs'): continue
-        cells.append(c)
-    nb.cells = cells
+            if code.strip() and opts.get('echo') != 'false': parts.append(_fenced(code.strip('\n'), 'python'))
+            if opts.get('output') == 'false': continue
+            for k, o in enumerate(c.get('outputs', [])):
+                figs = out_dir/f'{stem}_files'/f'{c.get("id", "cell")}-{k}'
+                md = output_markdown(o, figs, doc_url)
+                if md: parts.append(md)
+    return '\n\n'.join(parts) + '\n', dict(meta, page=f'{stem}.md')
 
-# ----------------------------------------------------------------------------- html
+SITE_CSS = '''.nb-description { font-size: 1.1em; color: var(--md-default-fg-color--light); }
+.nb-output { overflow-x: auto; margin: 1em 0; }
+.nb-output table { font-size: .7rem; border-collapse: collapse; }
+.nb-output th, .nb-output td { padding: .2em .6em; border: 1px solid var(--md-default-fg-color--lightest); }
+'''
 
-SITE_CSS = """
-:root { --nav-w: 250px; }
-body.jp-Notebook { padding: 0; margin: 0; }
-nav.site-nav { position: fixed; top: 0; left: 0; bottom: 0; width: var(--nav-w); overflow-y: auto;
-  padding: 1.2em 1em; box-sizing: border-box; background: #f6f8fa; border-right: 1px solid #d0d7de;
-  font-family: system-ui, sans-serif; font-size: 14px; }
-nav.site-nav .site-title { font-weight: 700; font-size: 16px; display: block; margin-bottom: .8em; color: #1f2328; text-decoration: none; }
-nav.site-nav ol { list-style: none; padding: 0; margin: 0; }
-nav.site-nav li a { display: block; padding: .3em .5em; border-radius: 4px; color: #0969da; text-decoration: none; }
-nav.site-nav li a:hover { background: #eaeef2; }
-nav.site-nav li a.current { background: #ddf4ff; font-weight: 600; color: #1f2328; }
-nav.site-nav .nb-num { color: #656d76; font-variant-numeric: tabular-nums; margin-right: .35em; }
-main.site-main { margin-left: var(--nav-w); padding: 1.5em 2.5em 3em; max-width: 1100px; box-sizing: border-box; }
-header.page-header { border-bottom: 1px solid #d0d7de; margin-bottom: 1.2em; padding-bottom: .6em; font-family: system-ui, sans-serif; }
-header.page-header h1 { margin: 0 0 .3em; font-size: 2em; }
-header.page-header .description { color: #57606a; font-size: 1.1em; margin: 0 0 .6em; }
-.page-links a { display: inline-block; margin-right: .8em; padding: .15em .6em; border: 1px solid #d0d7de;
-  border-radius: 4px; text-decoration: none; font-size: 13px; color: #1f2328; background: #fff; }
-.page-links a.colab::before { content: "\\25B6\\00a0"; color: #f9ab00; }
-footer.page-footer { display: flex; justify-content: space-between; border-top: 1px solid #d0d7de;
-  margin-top: 2.5em; padding-top: 1em; font-family: system-ui, sans-serif; }
-footer.page-footer a { text-decoration: none; color: #0969da; }
-.callout-note, .callout-tip, .callout-warning, .callout-important, .callout-caution {
-  border-left: 4px solid #0969da; background: #f6f8fa; padding: .2em 1em; margin: 1em 0; }
-.callout-warning, .callout-caution { border-left-color: #bf8700; }
-.jp-RenderedHTMLCommon table { font-size: 13px; }
-.jp-OutputArea-output img { max-width: 100%; height: auto; }
-@media (max-width: 800px) { nav.site-nav { position: static; width: auto; } main.site-main { margin-left: 0; } }
-"""
-
-PAGE_TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-{% block extra_css %}<style type="text/css">{{ resources.site.css }}</style>{% endblock extra_css %}
-{%- block body_header -%}
-<body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
-{{ resources.site.nav }}
-<main class="site-main">
-{{ resources.site.header }}
-{%- endblock body_header -%}
-{% block body_footer %}
-{{ resources.site.footer }}
-</main>
-</body>
-{% endblock body_footer %}
-"""
-
-def _e(s) -> str: return html.escape(str(s), quote=True)
-
-def nav_html(pages: list[dict], current: str, site_title: str) -> str:
-    "The sidebar: every page in reading order, the current one marked."
-    items = []
-    for p in pages:
-        num = re.match(r'^(\d+)[a-zA-Z0-9]*_', p['nb'])
-        num = f'<span class="nb-num">{_e(num.group(1))}</span>' if num else ''
-        cls = ' class="current" aria-current="page"' if p['page'] == current else ''
-        items.append(f'<li><a href="{_e(p["page"])}"{cls}>{num}{_e(p["title"])}</a></li>')
-    return (f'<nav class="site-nav"><a class="site-title" href="index.html">{_e(site_title)}</a>'
-            f'<ol>{"".join(items)}</ol></nav>')
-
-def header_html(page: dict) -> str:
-    "Title, description and the Colab / source links of a page."
-    desc = f'<p class="description">{_e(page["description"])}</p>' if page.get('description') else ''
-    links = (f'<a class="colab" href="{_e(page["colab"])}">Open in Colab</a>'
-             f'<a class="source" href="{_e(page["source"])}">Notebook source</a>')
-    return f'<header class="page-header"><h1>{_e(page["title"])}</h1>{desc}<p class="page-links">{links}</p></header>'
-
-def footer_html(pages: list[dict], i: int) -> str:
-    "Previous / next links."
-    prev = f'<a class="prev" href="{_e(pages[i-1]["page"])}">&larr; {_e(pages[i-1]["title"])}</a>' if i > 0 else '<span></span>'
-    nxt = f'<a class="next" href="{_e(pages[i+1]["page"])}">{_e(pages[i+1]["title"])} &rarr;</a>' if i+1 < len(pages) else '<span></span>'
-    return f'<footer class="page-footer">{prev}{nxt}</footer>'
-
-def html_exporter():
-    "nbconvert's HTML exporter on the JupyterLab template, with the site's page template around it."
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
-    c = Config()
-    c.TagRemovePreprocessor.enabled = True
-    c.TagRemovePreprocessor.remove_input_tags = {'docs-remove-input'}
-    c.HTMLExporter.exclude_input_prompt = True
-    c.HTMLExporter.exclude_output_prompt = True
-    c.HTMLExporter.embed_images = True
-    c.HTMLExporter.template_name = 'lab'
-    return HTMLExporter(config=c, extra_loaders=[DictLoader({'galaxy_page.html.j2': PAGE_TEMPLATE})],
-                        template_file='galaxy_page.html.j2')
-
-def _title_from(nb_path: Path, fm: dict) -> str:
-    return str(fm.get('title') or nb_path.stem)
-
-def build_site(out: Path | str | None = None, nbs_path: Path | None = None, cache: Path | None = None,
-               force=False, verbose=True) -> tuple[list[Path], dict]:
-    "Render every notebook of `nbs_path` into `out`; return (pages written, {notebook: error of nbdev's show_doc execution})."
-    import nbformat
+def write_pages(nbs_path: Path | None = None, out: Path = PAGES, cache: Path = PROC, force=False, verbose=True):
+    "Steps 1 and 2: nbdev's processing of every notebook, then its Markdown page in `out`; return (pages, errors)."
     from nbdev.config import get_config
     cfg = get_config(ROOT)
     nbs_path = Path(nbs_path or cfg.nbs_path)
-    out = Path(out or cfg.doc_path)
-    cache = Path(cache or ROOT/'_proc')
     doc_url = f"{cfg.doc_host.rstrip('/')}/{cfg.doc_baseurl.strip('/')}" if cfg.get('doc_host') else ''
-    owner, repo = github_repo(ROOT)
     branch = cfg.get('branch', 'main')
-    out.mkdir(parents=True, exist_ok=True)
-
-    docs, errors = [], {}
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    pages, errors = [], {}
     for src in site_notebooks(nbs_path):
-        try: proc, note = nbdev_preprocess(src, cache, force=force), None
+        note = ''
+        try: proc = nbdev_preprocess(src, cache, force=force)
         except Exception as e:  # a half-finished notebook must not hide its page: render it without show_doc output
-            lines = [l for l in str(e).splitlines() if l.strip()] or [type(e).__name__]
-            errors[src.name] = lines[0] + (f' {lines[-1]}' if len(lines) > 1 else '')   # nbdev: "... in cell N :" + the error
-            if verbose: print(f'FAILED {src.name}: nbdev could not execute it for show_doc\n{traceback.format_exc()}', file=sys.stderr)
-            try: proc, note = nbdev_preprocess(src, cache, execute=False), FALLBACK_NOTE.format(error=errors[src.name][:300])
-            except Exception: continue
-        nb = nbformat.read(proc, as_version=4)
-        fm = frontmatter(nb)
-        if note: nb.cells.insert(0, nbformat.v4.new_markdown_cell(note))
-        quarto_cells(nb, doc_url)
-        docs.append(dict(nb=src.name, page=fm.get('output-file') or page_name(src), title=_title_from(src, fm),
-                         description=fm.get('description', ''), colab=colab_url(src.name, ROOT, branch, nbs_path.name),
-                         source=f'https://github.com/{owner}/{repo}/blob/{branch}/{nbs_path.name}/{src.name}', notebook=nb))
-    if not any(d['page'] == 'index.html' for d in docs):
-        docs.insert(0, _contents_page(docs, cfg, owner, repo, branch))
+            lines = [line for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+            errors[src.name] = lines[0] + (f' {lines[-1]}' if len(lines) > 1 else '')  # nbdev: "... in cell N :", error
+            if verbose: print(f'FAILED {src.name}: nbdev could not run it\n{traceback.format_exc()}', file=sys.stderr)
+            proc, note = nbdev_preprocess(src, cache, execute=False), FALLBACK_NOTE.format(error=errors[src.name][:300])
+        text, meta = notebook_page(proc, src, out, doc_url, colab_url(src.name, ROOT, branch, nbs_path.name), note)
+        (out/meta['page']).write_text(text, encoding='utf-8')
+        pages.append(meta)
+        if verbose: print(f"page {meta['page']:<22} from {src.name}")
+    if not any(p['page'] == 'index.md' for p in pages):   # no nbs/index.ipynb yet: a contents page stands in
+        rows = ''.join(f"| [{p['title']}]({p['page']}) | {p.get('description', '')} |\n" for p in pages)
+        (out/'index.md').write_text(f"# {cfg.get('lib_name', 'Contents')}\n\n| page | what |\n| --- | --- |\n{rows}")
+        pages.insert(0, dict(title=cfg.get('lib_name', 'Contents'), notebook='', page='index.md'))
+    (out/'site.css').write_text(SITE_CSS)
+    (out/'.pages.json').write_text(json.dumps(pages, indent=1))   # the order and titles for the nav (on_config below)
+    return pages, errors
 
-    exporter, written = html_exporter(), []
-    site_title = repo
-    pages = [{k: d[k] for k in ('nb', 'page', 'title')} for d in docs]
-    for i, d in enumerate(docs):
-        nb = d['notebook']
-        nb.metadata['title'] = f"{d['title']} – {site_title}" if d['page'] != 'index.html' else d['title']
-        resources = dict(metadata=dict(name=Path(d['page']).stem, path=str(nbs_path)),
-                         site=dict(css=SITE_CSS, nav=nav_html(pages, d['page'], site_title),
-                                   header=header_html(d), footer=footer_html(pages, i)))
-        body, _ = exporter.from_notebook_node(nb, resources=resources)
-        dest = out/d['page']
-        dest.write_text(body, encoding='utf-8')
-        written.append(dest)
-        if verbose: print(f'wrote {dest.relative_to(out.parent) if out.parent in dest.parents else dest}  ({d["nb"]})')
-    (out/'.nojekyll').touch()
-    return written, errors
+# ----------------------------------------------------------------------------- 3. MkDocs, and its hook
 
-def _contents_page(docs, cfg, owner, repo, branch) -> dict:
-    "An index page listing the notebooks, used only while nbs/index.ipynb does not exist."
-    import nbformat
-    rows = '\n'.join(f'| [{d["title"]}]({d["page"]}) | {d["description"]} |' for d in docs)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        f'{cfg.get("description", "")}\n\n| notebook | what |\n| --- | --- |\n{rows}\n')])
-    return dict(nb='index.ipynb', page='index.html', title=cfg.get('lib_name', repo), description='',
-                colab=f'https://github.com/{owner}/{repo}', source=f'https://github.com/{owner}/{repo}', notebook=nb)
+def on_config(config):
+    "Pages in notebook order, pandoc's heading ids, and the iframe-worker shim served from the site, not a CDN."
+    index = Path(config.docs_dir)/'.pages.json'
+    if not config.nav and index.exists():
+        pages = json.loads(index.read_text())
+        num = lambda nb: f'{m[1]} ' if (m := re.match(r'(\d+)[a-z]?_', nb)) else ''
+        config.nav = [{num(p['notebook']) + p['title']: p['page']} for p in pages]
+    config.mdx_configs.setdefault('toc', {})['slugify'] = pandoc_slug
+    # Material's offline plugin makes search work from file:// with a shim that it loads from unpkg.com; serve a copy
+    config.extra['polyfills'] = [u for u in config.extra.get('polyfills', []) if 'iframe-worker' not in u] + [SHIM.name]
+    return config
+on_config.mkdocs_priority = -100   # after Material's offline plugin has added its CDN shim
+
+def on_files(files, config):
+    "The shim as a site file; the 'edit' link of each page leads to its notebook."
+    from mkdocs.structure.files import File
+    files.append(File.generated(config, SHIM.name, abs_src_path=str(SHIM)))
+    index = Path(config.docs_dir)/'.pages.json'
+    notebooks = {p['page']: p['notebook'] for p in json.loads(index.read_text())} if index.exists() else {}
+    for f in files:
+        if f.src_uri in notebooks: f.edit_uri = f'nbs/{notebooks[f.src_uri]}' if notebooks[f.src_uri] else None
+    return files
+
+def build_site(strict=False, force=False, verbose=True) -> tuple[list[dict], dict, int]:
+    "Steps 1-3; return (pages, {notebook: error of nbdev's show_doc execution}, mkdocs' exit status)."
+    pages, errors = write_pages(force=force, verbose=verbose)
+    cmd = [sys.executable, '-m', 'mkdocs', 'build', '-f', str(ROOT/'mkdocs.yml'), *(['--strict'] if strict else [])]
+    env = {**os.environ, 'NO_MKDOCS_2_WARNING': '1'}   # Material's end-of-life notice: see CONTRIBUTING.md
+    rc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=None if verbose else subprocess.DEVNULL).returncode
+    return pages, errors, rc
 
 # ----------------------------------------------------------------------------- README.md
 
@@ -390,7 +343,8 @@ def write_readme(index_nb=None, dest=None, check=False) -> bool:
     old = dest.read_text(encoding='utf-8') if dest.exists() else ''
     if check:
         if old != new:
-            sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(dest), 'from ' + str(index_nb)))
+            diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(dest), f'from {index_nb}')
+            sys.stdout.writelines(diff)
             print(f'\n{dest} is not in step with {index_nb}: run `make readme`')
         return old == new
     if old != new: dest.write_text(new, encoding='utf-8'); print(f'wrote {dest}')
@@ -402,17 +356,21 @@ def write_readme(index_nb=None, dest=None, check=False) -> bool:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     sub = ap.add_subparsers(dest='mode', required=True)
-    h = sub.add_parser('html', help='render the notebooks into the docs folder (no Quarto needed)')
-    h.add_argument('--out', help='output folder (default: doc_path of pyproject.toml, _docs)')
-    h.add_argument('--force', action='store_true', help='redo nbdev preprocessing even where cached')
-    h.add_argument('--strict', action='store_true', help='exit 1 when a page had to be built without its signatures')
+    s = sub.add_parser('site', help='the docs site in _docs/ (nbdev processing, then MkDocs; no Quarto needed)')
+    s.add_argument('--force', action='store_true', help="redo nbdev's processing even where cached")
+    s.add_argument('--strict', action='store_true', help='fail on a broken link or anchor or a page without signatures')
     r = sub.add_parser('readme', help='write README.md from nbs/index.ipynb')
     r.add_argument('--check', action='store_true', help='only check README.md is in step (exit 1 if not)')
     a = ap.parse_args(argv)
     if a.mode == 'readme': return 0 if write_readme(check=a.check) else 1
-    written, errors = build_site(a.out, force=a.force)
-    print(f'{len(written)} pages written to {Path(written[0]).parent if written else a.out}')
-    for nb, e in errors.items(): print(f'INCOMPLETE: {nb}: nbdev could not execute it for show_doc ({e}); page built without signatures', file=sys.stderr)
-    return 1 if errors and a.strict else 0
+    for nb in site_notebooks(ROOT/'nbs'):
+        if lost := title_cell_leftovers(nb):
+            print(f'WARNING: {nb.name}: nbdev drops these lines of the title cell from the docs '
+                  f'(give them a cell of their own): {lost[:3]}', file=sys.stderr)
+    pages, errors, rc = build_site(strict=a.strict, force=a.force)
+    print(f'{len(pages)} pages in {ROOT/"_docs"}' if rc == 0 else f'mkdocs failed (exit {rc})')
+    for nb, e in errors.items():
+        print(f'INCOMPLETE: {nb}: nbdev could not run it for show_doc ({e}); page lacks signatures', file=sys.stderr)
+    return rc or (1 if errors and a.strict else 0)
 
 if __name__ == '__main__': sys.exit(main())
