@@ -1,4 +1,4 @@
-"""The paper's network, Dieleman's, the §5.3 CNN and a compact CNN trained under equal image budgets on the shared Galaxy Zoo 2 subset on a 2-core CPU, evaluated at four test scales (Tables 4–7 beside the paper), then an improved recipe under the same budgets, one-change ablations of it (vote smoothing among them), the test galaxies every seed gets wrong, a ten-fold cross-validation of the recipe over all 2,464 galaxies with the compact CNN and a deeper one (with the authors' resize and an antialiased one, and with vote regression), and prediction over a 6,250-image survey sample.
+"""The paper's network, Dieleman's, the §5.3 CNN and a compact CNN trained on the real Galaxy Zoo 2 subset on a 2-core CPU under equal image budgets, by the paper's recipe and an improved one, evaluated at four test scales beside the paper's Tables 4–7; ablations, other splits and seeds, a ten-fold cross-validation of the best networks and options, and prediction over a 6,250-image survey sample.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/benchmark.html.md"""
 
@@ -422,9 +422,10 @@ def best_run(results, recipe:str='improved', images:int|None=None) -> dict:
 def run_benchmark(out=None, data=None, paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES,
                   baselines=BASELINES, paper_net:str|None=PAPER_NET, bs:int=BENCH_BS, seed:int=0, force:bool=False,
                   predict:bool=True, threads:int|None=None, qs=TEST_SCALES, variants=VARIANTS,
-                  long_images:int=LONG_IMAGES, long_models=LONG_MODELS, long_bs:int=LONG_BS, ablations=DEFAULT_ABLATIONS,
-                  ablation_model:str=ABLATION_MODEL, ablation_images:int=ABLATION_IMAGES, split_seed:int=SPLIT_SEED,
-                  long_recipes=RECIPE_NAMES, fold:int|None=None, folds:int=CV_FOLDS) -> dict|None:
+                  long_images:int=LONG_IMAGES, long_models=LONG_MODELS, long_bs:int=LONG_BS,
+                  ablations=DEFAULT_ABLATIONS, ablation_model:str=ABLATION_MODEL, ablation_images:int=ABLATION_IMAGES,
+                  split_seed:int=SPLIT_SEED, long_recipes=RECIPE_NAMES, fold:int|None=None,
+                  folds:int=CV_FOLDS) -> dict|None:
     "The whole benchmark: the split, the runs of `plan`, the `ablations`, a table, the survey; None without data."
     unknown = [a for a in ablations if a not in ABLATIONS]
     if unknown: raise ValueError(f'unknown ablations {unknown}: use names of ABLATIONS, {list(ABLATIONS)}')
