@@ -7,7 +7,8 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/images.html.md"""
 # %% ../nbs/02_images.ipynb #b212e4a6
 from __future__ import annotations
 
-import hashlib, json, os, shutil, time, uuid
+import hashlib, json, os, re, shutil, socket, time, uuid
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,11 @@ from .selection import CLASS_NAMES, N_CLASSES, image_path, validate_manifest
 from .mock import galaxy_fastai_home
 
 # %% auto #0
-__all__ = ['CACHE_SIDE', 'CACHE_VERSION', 'SKIPPED_COLUMNS', 'toy_galaxy', 'toy_root', 'BadImageError', 'read_centre',
-           'source_signature', 'GalaxyCache', 'skip_report', 'galaxy_cache', 'JpegSource', 'scan_images']
+__all__ = ['CACHE_SIDE', 'RGB_CONVERSIONS', 'REFUSED_MODES', 'CACHE_VERSION', 'SKIPPED_COLUMNS', 'STALE_BUILD_SECONDS',
+           'CACHE_MAX_BYTES', 'toy_galaxy', 'toy_root', 'BadImageError', 'MissingImageError', 'read_centre',
+           'file_digest', 'source_signature', 'GalaxyCache', 'bad_images_report', 'skip_report', 'BadImagesError',
+           'write_bad_images', 'converted_report', 'stale_builds', 'cache_table', 'prune_caches', 'galaxy_cache',
+           'JpegSource', 'scan_images']
 
 # %% ../nbs/02_images.ipynb #e30ccdd0
 CACHE_SIDE = 240
@@ -38,9 +42,10 @@ def toy_galaxy(seed:int, size:int=424) -> Image.Image:
     return Image.fromarray(img.clip(0, 255).astype(np.uint8))
 
 def _break_files(truncated:Path, grey:Path, missing:Path):
-    "Make three image files unusable: cut one in half, turn one grayscale, delete one."
+    "Make three image files unusable: cut one in half, make one 16-bit grayscale, delete one."
     truncated.write_bytes(truncated.read_bytes()[:truncated.stat().st_size // 2])
-    with Image.open(grey) as im: im.convert('L').save(grey, format='JPEG')
+    with Image.open(grey) as im: grey16 = np.asarray(im.convert('L')).astype(np.uint16) * 257
+    Image.fromarray(grey16).save(grey, format='PNG')     # no JPEG holds 16 bits a pixel: a PNG named .jpg
     missing.unlink()
 
 def toy_root(dest, n:int=20, seed:int=0, broken:bool=False) -> tuple:
@@ -58,50 +63,87 @@ def toy_root(dest, n:int=20, seed:int=0, broken:bool=False) -> tuple:
 class BadImageError(ValueError):
     "An image file the pipeline cannot use; the message names the file and the reason."
 
-def _checked_pixels(path:Path, side:int) -> np.ndarray:
-    "The H×W×3 pixels of the RGB image at `path`, at least `side` on each side; `BadImageError` otherwise."
+class MissingImageError(BadImageError, FileNotFoundError):
+    "A listed image file that does not exist: a `BadImageError` and a `FileNotFoundError`."
+
+RGB_CONVERSIONS = {'L': 'grey copied into R, G and B', 'LA': 'grey copied into R, G and B, alpha dropped',
+                   'P': 'palette colours looked up', 'PA': 'palette colours looked up, alpha dropped',
+                   'RGBA': 'alpha dropped'}
+"Colour modes read through PIL's `convert('RGB')`, and what it does to them; RGB is read as it is."
+
+REFUSED_MODES = {'CMYK': 'print colours: RGB needs the profile they were made with', '1': '1 bit a pixel',
+                 'I;16': '16-bit grey: no stated scaling to 8 bits', 'I': '32-bit integers: no stated scaling',
+                 'F': '32-bit floats: no stated scaling'}
+"Why the colour modes without one right conversion to 8-bit RGB are refused."
+
+# %% ../nbs/02_images.ipynb #ddfcbf69
+def _mode_problem(mode:str) -> str|None:
+    "Why colour mode `mode` is refused, or None if it is RGB or converted."
+    if mode == 'RGB' or mode in RGB_CONVERSIONS: return None
+    why = REFUSED_MODES.get('I;16' if mode.startswith('I;16') else mode, 'no known conversion to RGB')
+    return f'colour mode {mode} ({why}); expected RGB, or {", ".join(RGB_CONVERSIONS)} (converted to RGB)'
+
+def _decoded_centre(path:Path, side:int) -> tuple:
+    "(centre `side`×`side` region as uint8 3×side×side, the file's colour mode) of an existing file."
     try:
         with Image.open(path) as im:
-            im.load()
-            if im.mode != 'RGB': raise BadImageError(f'{path}: colour mode {im.mode}, expected RGB (3 channels)')
-            w, h = im.size
+            (w, h), mode = im.size, im.mode
             if min(w, h) < side:
                 raise BadImageError(f'{path}: {w}×{h} pixels is smaller than the {side}×{side} centre crop')
-            return np.asarray(im)
+            if why := _mode_problem(mode): raise BadImageError(f'{path}: {why}')
+            im.load()                                      # the whole file: a truncated one fails here
+            a = np.asarray(im if mode == 'RGB' else im.convert('RGB'))
+    except BadImageError: raise
     except UnidentifiedImageError as e: raise BadImageError(f'{path}: not an image file that PIL can read') from e
+    except PermissionError as e: raise BadImageError(f'{path}: cannot be read ({e.strerror})') from e
     except OSError as e: raise BadImageError(f'{path}: truncated or corrupt image ({e})') from e
+    except Exception as e: raise BadImageError(f'{path}: corrupt image ({type(e).__name__}: {e})') from e
+    top, left = (h - side)//2, (w - side)//2
+    return np.ascontiguousarray(a[top:top+side, left:left+side].transpose(2, 0, 1)), mode
+
+def _no_file(path:Path) -> str: return f'{path}: no such image file (GalaxyID {path.stem} is listed but has no image)'
+
+def _read_centre(path, side:int=CACHE_SIDE) -> tuple:
+    "`read_centre`'s crop and the file's colour mode (the cache counts conversions)."
+    path = Path(path)
+    if not path.is_file(): raise MissingImageError(_no_file(path))
+    if path.stat().st_size == 0: raise BadImageError(f'{path}: empty file (0 bytes)')
+    return _decoded_centre(path, side)
 
 def read_centre(path, side:int=CACHE_SIDE) -> np.ndarray:
     "Decode the image at `path`, check it, and return its centre `side`×`side` region as uint8 3×side×side."
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'{path}: no such image file (GalaxyID {path.stem} is listed but has no image)')
-    a = _checked_pixels(path, side)
-    top, left = (a.shape[0] - side)//2, (a.shape[1] - side)//2
-    return np.ascontiguousarray(a[top:top+side, left:left+side].transpose(2, 0, 1))
+    return _read_centre(path, side)[0]
 
 # %% ../nbs/02_images.ipynb #fb4132b0
-CACHE_VERSION = 1
-"Bumped whenever the cache's content or layout changes, so old caches are never reused."
+CACHE_VERSION = 2
+"Bumped whenever the cache's content, key or layout changes, so old caches are never reused."
 
 SKIPPED_COLUMNS = ['GalaxyID', 'path', 'reason']
 "Columns of the table of images left out: which galaxy, which file, why."
 
+def file_digest(path) -> str:
+    "BLAKE2b digest (16 bytes, hex) of the file's bytes."
+    return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+
 def source_signature(paths, side:int=CACHE_SIDE) -> tuple:
-    "Hash of the files' names, sizes and modification times (and `side`); and the paths that do not exist."
-    h, missing = hashlib.sha1(f'galaxy-cache v{CACHE_VERSION} side {side}\n'.encode()), []
+    "Hash of `side` and of the files' names and content digests; and the paths that do not exist."
+    h, missing = hashlib.blake2b(f'galaxy-cache v{CACHE_VERSION} side {side}\n'.encode(), digest_size=20), []
     for p in sorted(map(Path, paths)):
-        try: st = p.stat(); h.update(f'{p.name} {st.st_size} {st.st_mtime_ns}\n'.encode())
+        try: h.update(f'{p.name} {file_digest(p)}\n'.encode())
         except FileNotFoundError: h.update(f'{p.name} missing\n'.encode()); missing.append(p)
+        except OSError as e: h.update(f'{p.name} unreadable {e.errno}\n'.encode())   # the build says why
     return h.hexdigest(), missing
 
 # %% ../nbs/02_images.ipynb #fa0e8e83
+_CACHE_FILES = ('images.npy', 'index.csv', 'skipped.csv', 'meta.json')    # the files of a complete cache folder
+_LAST_USED = 'last_used'                    # the file whose modification time says when the cache was last used
+
 class GalaxyCache:
     "Decoded-once centre crops: a uint8 memmap (N×3×side×side) by GalaxyID, and the files skipped at build."
     def __init__(self, path):
         self.path = Path(path)
         self.meta = json.loads((self.path/'meta.json').read_text())
-        self.side = self.meta['side']
+        self.side, self.converted = self.meta['side'], self.meta.get('converted', {})
         idx = pd.read_csv(self.path/'index.csv')
         self.ids = idx['GalaxyID'].to_numpy()
         self.rows = dict(zip(self.ids.tolist(), idx['row'].tolist()))
@@ -111,8 +153,13 @@ class GalaxyCache:
     @property
     def images(self) -> np.ndarray:
         "The memmap, opened on first use, copy-on-write: a stray write changes a private page, never the file."
-        if self._images is None: self._images = np.load(self.path/'images.npy', mmap_mode='c')
+        if self._images is None: self._images = np.load(self.path/'images.npy', mmap_mode='c'); self.touch()
         return self._images
+
+    def touch(self):
+        "Mark the cache as used now (`prune_caches` removes the least recently used first)."
+        try: (self.path/_LAST_USED).touch()
+        except OSError: pass                     # a read-only cache folder is still a cache
 
     def __getitem__(self, galaxy_id) -> np.ndarray:
         row = self.rows.get(int(galaxy_id))
@@ -126,62 +173,189 @@ class GalaxyCache:
     def __contains__(self, galaxy_id): return int(galaxy_id) in self.rows
     def __getstate__(self): return {**self.__dict__, '_images': None}   # workers reopen the memmap, never pickle it
     def __repr__(self):
-        return f'GalaxyCache({len(self)} images {self.side}×{self.side}, {len(self.skipped)} skipped, {self.path})'
+        conv = f', {sum(self.converted.values())} converted to RGB' if self.converted else ''
+        return (f'GalaxyCache({len(self)} images {self.side}×{self.side}, {len(self.skipped)} skipped{conv}, '
+                f'{self.path})')
 
 # %% ../nbs/02_images.ipynb #34770284
-def skip_report(skipped:pd.DataFrame, total:int, what:str='skipped (on_error="skip")') -> str:
-    "A readable list of the images left out and why (the first 20, then a count)."
+def bad_images_report(skipped:pd.DataFrame, total:int, first:int=5, what:str='unusable') -> str:
+    "How many of `total` images are unusable, then the first `first` of them with their reasons."
     lines = [f'{len(skipped)} of {total} images {what}:']
-    lines += [f'  GalaxyID {r.GalaxyID}: {r.reason}' for r in skipped.head(20).itertuples()]
-    if len(skipped) > 20: lines.append(f'  … and {len(skipped) - 20} more')
+    lines += [f'  GalaxyID {r.GalaxyID}: {r.reason}' for r in skipped.head(first).itertuples()]
+    if len(skipped) > first: lines.append(f'  … and {len(skipped) - first} more')
     return '\n'.join(lines)
 
-def _decode_all(dest:Path, ids:list, paths:list, side:int, on_error:str, progress:bool):
-    "Decode every file into `dest`/images.npy; write index.csv, skipped.csv and meta.json beside it."
-    t0 = time.perf_counter()
-    arr = np.lib.format.open_memmap(dest/'images.npy', mode='w+', dtype=np.uint8, shape=(len(ids), 3, side, side))
-    kept, skipped = [], []
+def skip_report(skipped:pd.DataFrame, total:int, what:str='skipped (on_error="skip")') -> str:
+    "A readable list of the images left out and why (the first 20, then a count)."
+    return bad_images_report(skipped, total, 20, what)
+
+class BadImagesError(BadImageError):
+    "Unusable images found by one scan: `.skipped` is the table of them all (GalaxyID, path, reason)."
+    def __init__(self, skipped:pd.DataFrame, total:int, where=None):
+        self.skipped, self.total, self.where = skipped, total, where
+        msg = bad_images_report(skipped, total) + (f'\nthe full list: {where}' if where else '')
+        super().__init__(msg + "\non_error='skip' leaves them out and uses the rest")
+    def __reduce__(self): return type(self), (self.skipped, self.total, self.where)
+
+def _write_text(path:Path, text:str):
+    "Write `text` to `path` and flush it to disk."
+    with open(path, 'w', encoding='utf-8', newline='') as f: f.write(text); f.flush(); os.fsync(f.fileno())
+
+def write_bad_images(skipped:pd.DataFrame, path) -> Path:
+    "Write the table of unusable images (GalaxyID, path, reason) to the CSV `path`, atomically; its path."
+    if missing := [c for c in SKIPPED_COLUMNS if c not in skipped.columns]:
+        raise ValueError(f'the table of bad images lacks column(s) {", ".join(missing)}')
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}')
+    try: _write_text(tmp, skipped[SKIPPED_COLUMNS].to_csv(index=False)); os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+    return path
+
+# %% ../nbs/02_images.ipynb #36930857
+def converted_report(converted:dict, total:int) -> str:
+    "One line: how many of `total` images were converted to RGB, by colour mode."
+    n = sum(converted.values())
+    return (f'{n} of {total} images converted to RGB: '
+            + '; '.join(f'{k} {v} ({RGB_CONVERSIONS.get(k, "converted")})' for k, v in sorted(converted.items())))
+
+def _decode_all(dest:Path, ids:list, paths:list, side:int, progress:bool):
+    "Decode every file into `dest`/images.npy, listing the bad ones; write index, skipped and meta beside it."
+    t0, rows = time.perf_counter(), sum(Path(p).is_file() for p in paths)     # no rows for missing files
+    arr = np.lib.format.open_memmap(dest/'images.npy', mode='w+', dtype=np.uint8, shape=(rows, 3, side, side))
+    kept, skipped, converted = [], [], Counter()
     pairs = list(zip(ids, paths))
     for gid, p in (progress_bar(pairs, leave=False) if progress else pairs):
-        try: arr[len(kept)] = read_centre(p, side)
-        except (BadImageError, FileNotFoundError) as e:
-            if on_error == 'raise': raise
-            skipped.append((gid, str(p), str(e)))
-        else: kept.append(gid)
+        try: crop, mode = _read_centre(p, side)
+        except BadImageError as e: skipped.append((gid, str(p), str(e)))
+        else:
+            if len(kept) == rows: skipped.append((gid, str(p), f'{p}: appeared during the build')); continue
+            arr[len(kept)] = crop; kept.append(gid)
+            if mode != 'RGB': converted[mode] += 1
     arr.flush(); del arr
-    pd.DataFrame(dict(GalaxyID=kept, row=range(len(kept)))).to_csv(dest/'index.csv', index=False)
-    pd.DataFrame(skipped, columns=SKIPPED_COLUMNS).to_csv(dest/'skipped.csv', index=False)
+    _write_text(dest/'index.csv', pd.DataFrame(dict(GalaxyID=kept, row=range(len(kept)))).to_csv(index=False))
+    write_bad_images(pd.DataFrame(skipped, columns=SKIPPED_COLUMNS), dest/'skipped.csv')
     meta = dict(version=CACHE_VERSION, side=side, n_images=len(kept), n_skipped=len(skipped),
-                build_seconds=round(time.perf_counter() - t0, 2), source=str(Path(paths[0]).parent) if paths else '')
-    (dest/'meta.json').write_text(json.dumps(meta, indent=1))
+                converted=dict(sorted(converted.items())), build_seconds=round(time.perf_counter() - t0, 2),
+                source=str(Path(paths[0]).parent) if paths else '')
+    _write_text(dest/'meta.json', json.dumps(meta, indent=1))
+    (dest/_LAST_USED).touch()
 
-def _build_cache(dest:Path, ids:list, paths:list, side:int, on_error:str, progress:bool) -> GalaxyCache:
+# %% ../nbs/02_images.ipynb #e1d6c6e7
+STALE_BUILD_SECONDS = 3600
+"A temporary build folder untouched for this long is stale, whichever process made it."
+
+def _build_folder(dest:Path) -> Path:
+    "A new temporary name beside `dest`: `<name>.tmp-<PID>-<host>-<random>`."
+    return dest.with_name(f'{dest.name}.tmp-{os.getpid()}-{socket.gethostname()}-{uuid.uuid4().hex[:8]}')
+
+def _pid_alive(pid:int) -> bool:
+    "Does process `pid` run on this machine? (Unknown on Windows, where signal 0 is not a probe: True.)"
+    if os.name == 'nt': return True
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: return True              # it exists, run by another user
+    return True
+
+def _last_change(p:Path) -> float:
+    "Newest modification time of `p` and the files directly in it."
+    try: return max([p.stat().st_mtime] + ([q.stat().st_mtime for q in p.iterdir()] if p.is_dir() else []))
+    except OSError: return 0.                 # gone, or unreadable: nothing to wait for
+
+def stale_builds(crops, max_age:float=STALE_BUILD_SECONDS) -> list:
+    "Temporary build folders in `crops` whose process is gone from this host, or untouched for `max_age` seconds."
+    out, host, now = [], socket.gethostname(), time.time()
+    for p in sorted(Path(crops).glob('*.tmp-*')):
+        m = re.search(r'\.tmp-(\d+)-(?:(.+)-)?[0-9a-f]{8}$', p.name)
+        dead = m is not None and m[2] in (None, host) and not _pid_alive(int(m[1]))
+        if dead or now - _last_change(p) > max_age: out.append(p)
+    return out
+
+def _remove(p:Path):
+    "Delete a folder or file, whatever is left of it."
+    if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
+    else: p.unlink(missing_ok=True)
+
+# %% ../nbs/02_images.ipynb #809124ab
+def _is_complete(dest:Path) -> bool:
+    "Is `dest` a finished cache of this `CACHE_VERSION`?"
+    try: return (all((dest/f).is_file() for f in _CACHE_FILES)
+                 and json.loads((dest/'meta.json').read_text()).get('version') == CACHE_VERSION)
+    except (OSError, ValueError): return False
+
+def _move_into_place(tmp:Path, dest:Path):
+    "Rename the finished build `tmp` to `dest`; an incomplete `dest` is moved aside first, a complete one is kept."
+    if (dest.exists() or dest.is_symlink()) and not _is_complete(dest):
+        aside = _build_folder(dest)
+        try: dest.rename(aside)
+        except FileNotFoundError: pass
+        else: _remove(aside)
+    try: tmp.rename(dest)                                  # atomic: `dest` appears whole or not at all
+    except OSError:                                        # another process finished the same cache first
+        if not _is_complete(dest): raise
+
+def _build_cache(dest:Path, ids:list, paths:list, side:int, progress:bool) -> GalaxyCache:
     "Decode every file once into `dest` (via a temporary folder renamed into place when complete)."
-    tmp = dest.with_name(f'{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}')
-    tmp.mkdir(parents=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for p in stale_builds(dest.parent): _remove(p)
+    tmp = _build_folder(dest); tmp.mkdir()
     try:
-        _decode_all(tmp, ids, paths, side, on_error, progress)
-        try: tmp.rename(dest)
-        except OSError:                      # another process finished the same cache first: use theirs
-            if not (dest/'meta.json').is_file(): raise
+        _decode_all(tmp, ids, paths, side, progress)
+        _move_into_place(tmp, dest)
     finally:
-        if tmp.exists(): shutil.rmtree(tmp)
+        if tmp.exists(): _remove(tmp)
     return GalaxyCache(dest)
+
+# %% ../nbs/02_images.ipynb #c65d9cfa
+CACHE_MAX_BYTES = 20 * 10**9
+"Default size limit of the crop caches kept in the cache folder (`prune_caches`)."
+
+def cache_table(home=None) -> pd.DataFrame:
+    "The crop caches in `home` (default `galaxy_fastai_home()`): path, bytes, last_used (Unix time), newest first."
+    rows = []
+    for p in (Path(home or galaxy_fastai_home())/'crops').glob('*'):
+        if not p.is_dir() or '.tmp-' in p.name: continue
+        used = next((q.stat().st_mtime for q in (p/_LAST_USED, p/'meta.json', p) if q.exists()), 0.)
+        rows.append(dict(path=p, bytes=sum(q.stat().st_size for q in p.iterdir() if q.is_file()), last_used=used))
+    df = pd.DataFrame(rows, columns=['path', 'bytes', 'last_used'])
+    return df.sort_values('last_used', ascending=False, ignore_index=True)
+
+def prune_caches(home=None, max_bytes:int|None=None, keep:int=2, in_use:float=3600) -> pd.DataFrame:
+    "Remove stale builds, then the least recently used caches beyond `max_bytes`; the removed (path, bytes, why)."
+    max_bytes = CACHE_MAX_BYTES if max_bytes is None else max_bytes
+    crops, removed = Path(home or galaxy_fastai_home())/'crops', []
+    for p in stale_builds(crops):
+        size = sum(q.stat().st_size for q in p.rglob('*') if q.is_file()) if p.is_dir() else 0
+        _remove(p); removed.append((p, size, 'stale build'))
+    caches, now = cache_table(home), time.time()
+    total = int(caches.bytes.sum())
+    for i in reversed(range(len(caches))):                # oldest first
+        if total <= max_bytes: break
+        r = caches.iloc[i]
+        if i < keep or now - r.last_used < in_use: continue
+        _remove(r.path); total -= int(r.bytes); removed.append((r.path, int(r.bytes), 'least recently used'))
+    return pd.DataFrame(removed, columns=['path', 'bytes', 'why'])
 
 # %% ../nbs/02_images.ipynb #7527f557
 def galaxy_cache(root, ids, side:int=CACHE_SIDE, on_error:str='raise', home=None, progress:bool=True) -> GalaxyCache:
     "The decoded-once cache of the images of `ids` under data root `root`: reused while the files are unchanged."
     if on_error not in ('raise', 'skip'): raise ValueError(f'on_error must be "raise" or "skip", not {on_error!r}')
     ids = sorted({int(i) for i in ids})
+    if not ids: raise ValueError('no GalaxyIDs given: nothing to cache')
     paths = [image_path(root, i) for i in ids]
     key, missing = source_signature(paths, side)
-    if missing and on_error == 'raise':
-        raise FileNotFoundError(f'{len(missing)} GalaxyID(s) of the table have no image file: {missing[0]}'
-                                + (f' and {len(missing) - 1} more' if len(missing) > 1 else ''))
+    if len(missing) == len(ids):                           # a wrong data root: say so at once, build nothing
+        none = pd.DataFrame([(int(p.stem), str(p), _no_file(p)) for p in missing], columns=SKIPPED_COLUMNS)
+        raise BadImagesError(none.sort_values('GalaxyID', ignore_index=True), len(ids))
     dest = Path(home or galaxy_fastai_home())/'crops'/f'{side}-{key[:20]}'
-    if (dest/'meta.json').is_file(): cache = GalaxyCache(dest)
-    else: cache = _build_cache(dest, ids, paths, side, on_error, progress)
-    if len(cache.skipped) and on_error == 'raise': raise BadImageError(skip_report(cache.skipped, len(ids), 'unusable'))
+    if _is_complete(dest): cache = GalaxyCache(dest)
+    else:
+        cache = _build_cache(dest, ids, paths, side, progress)
+        if cache.converted: print(converted_report(cache.converted, len(ids)))
+        gone = prune_caches(home)
+        if len(gone): print(f'removed {len(gone)} old crop cache(s), {gone.bytes.sum() / 1e9:.1f} GB (prune_caches)')
+    cache.touch()
+    if len(cache.skipped) and (on_error == 'raise' or len(cache) == 0):
+        raise BadImagesError(cache.skipped, len(ids), cache.path/'skipped.csv')
     return cache
 
 # %% ../nbs/02_images.ipynb #b40c218f

@@ -21,13 +21,14 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 # %% auto #0
 __all__ = ['CLASS_NAMES', 'N_CLASSES', 'UNCLASSIFIED', 'FACE_ON_DISK', 'PAPER_THRESHOLDS', 'FACE_ON_DISK_THRESHOLDS',
            'PAPER_COUNTS', 'PAPER_SPLIT_COUNTS', 'TEST_FRACTION', 'SPLIT_SEED', 'SOLUTION_FILES', 'IMAGES_FOLDER',
-           'SUBSET_NAME', 'KAGGLE_COMPETITION', 'KAGGLE_FILES', 'NO_KAGGLE_CREDENTIALS', 'QUESTION_PARENT',
-           'MANIFEST_COLUMNS', 'SPLITS', 'CV_FOLDS', 'is_face_on_proxy', 'class_names_for', 'images_dir', 'image_path',
-           'solutions_csv', 'is_data_root', 'gz2_subset', 'galaxy_data', 'galaxy_fastai_home', 'outputs_dir',
-           'kaggle_config_dir', 'kaggle_credentials', 'download_kaggle', 'SelectionError', 'validate_solutions',
-           'read_solutions', 'conditional_fractions', 'class_masks', 'assign_classes', 'format_cuts', 'table1',
-           'caption', 'split_manifest', 'validate_manifest', 'write_manifest', 'read_manifest', 'table2',
-           'cv_manifests', 'thresholds_for', 'plot_examples', 'plot_class_counts', 'make_split']
+           'SUBSET_NAME', 'KAGGLE_COMPETITION', 'KAGGLE_FILES', 'NO_KAGGLE_CREDENTIALS', 'KAGGLE_ANSWERS',
+           'KAGGLE_COLUMNS', 'NOT_CSV', 'QUESTION_PARENT', 'MANIFEST_COLUMNS', 'SPLITS', 'CV_FOLDS', 'is_face_on_proxy',
+           'class_names_for', 'images_dir', 'image_path', 'solutions_csv', 'is_data_root', 'gz2_subset', 'galaxy_data',
+           'galaxy_fastai_home', 'outputs_dir', 'kaggle_config_dir', 'kaggle_credentials', 'download_kaggle',
+           'SelectionError', 'validate_solutions', 'read_solutions', 'conditional_fractions', 'class_masks',
+           'assign_classes', 'format_cuts', 'table1', 'caption', 'split_manifest', 'validate_manifest',
+           'write_manifest', 'read_manifest', 'table2', 'cv_manifests', 'thresholds_for', 'plot_examples',
+           'plot_class_counts', 'make_split']
 
 # %% ../nbs/00_selection.ipynb #71ff7885
 CLASS_NAMES = ('completely_round', 'in_between', 'cigar', 'edge_on', 'spiral')
@@ -171,6 +172,13 @@ def download_kaggle(dest, competition:str=KAGGLE_COMPETITION, files=KAGGLE_FILES
     images_dir(dest), solutions_csv(dest)
     return dest
 
+# %% ../nbs/00_selection.ipynb #c52bbb83
+KAGGLE_ANSWERS = {1: 3, 2: 2, 3: 2, 4: 2, 5: 4, 6: 2, 7: 3, 8: 7, 9: 3, 10: 3, 11: 6}
+"Number of answers of each Galaxy Zoo 2 question, as in Kaggle's 37 columns."
+
+KAGGLE_COLUMNS = [f'Class{q}.{a}' for q, n in KAGGLE_ANSWERS.items() for a in range(1, n + 1)]
+"Kaggle's 37 vote-fraction columns, in the order of `training_solutions_rev1.csv`."
+
 # %% ../nbs/00_selection.ipynb #14b2194f
 class SelectionError(ValueError):
     "A vote-fraction table or threshold table that the selection cannot use."
@@ -191,15 +199,31 @@ def _fractions(df, col, source, tol) -> pd.Series:
                                        f'for GalaxyIDs {_first_ids(df, bad)}')
     return vals.astype('float64')
 
+def _check_names(df, source):
+    "Column names given once, and every `Class…` column one of Kaggle's 37."
+    twice = df.columns[df.columns.duplicated()].unique()
+    if len(twice): raise SelectionError(f'{source}: column(s) {", ".join(map(str, twice))} given more than once')
+    unknown = [str(c) for c in df.columns if str(c).startswith('Class') and c not in KAGGLE_COLUMNS]
+    if unknown: raise SelectionError(f'{source}: column(s) {", ".join(map(repr, unknown[:5]))} are not Kaggle vote '
+                                     f'columns (KAGGLE_COLUMNS: Class1.1 … Class11.6); a repeated column X is read '
+                                     f'as X.1')
+
+def _rows(df, mask, n=5) -> str:
+    more = int(mask.sum()) - n
+    return ', '.join(map(str, df.index[mask][:n])) + (f' (and {more} more)' if more > 0 else '')
+
 def validate_solutions(df:pd.DataFrame, source='table', tol:float=1e-6) -> pd.DataFrame:
     "Check a Kaggle vote-fraction table; return it with integer GalaxyIDs and float fractions."
     if 'GalaxyID' not in df.columns:
         raise SelectionError(f'{source}: no GalaxyID column (columns: {", ".join(map(str, df.columns[:8]))}…)')
     if len(df) == 0: raise SelectionError(f'{source}: the table is empty')
+    _check_names(df, source)
     gid = pd.to_numeric(df['GalaxyID'], errors='coerce')
     bad = gid.isna() | (gid % 1 != 0)
-    if bad.any(): raise SelectionError(f'{source}: column GalaxyID has non-integer values in rows '
-                                       f'{", ".join(map(str, df.index[bad][:5]))}')
+    if bad.any(): raise SelectionError(f'{source}: column GalaxyID has non-integer values in rows {_rows(df, bad)}')
+    bad = (gid < 0) | (gid >= 2**53)
+    if bad.any(): raise SelectionError(f'{source}: column GalaxyID has negative or too large values in rows '
+                                       f'{_rows(df, bad)}')
     df = df.assign(GalaxyID=gid.astype('int64'))
     dup = df['GalaxyID'].duplicated(keep=False)
     if dup.any(): raise SelectionError(f'{source}: duplicated GalaxyIDs: {_first_ids(df, dup)}')
@@ -208,11 +232,32 @@ def validate_solutions(df:pd.DataFrame, source='table', tol:float=1e-6) -> pd.Da
                         index=df.index)
 
 # %% ../nbs/00_selection.ipynb #977ca9f1
+NOT_CSV = {b'\xff\xd8\xff': 'a JPEG image', b'\x89PNG': 'a PNG image', b'GIF8': 'a GIF image',
+           b'PK\x03\x04': 'a zip archive (unzip it first)', b'\x1f\x8b': 'gzip-compressed (decompress it first)',
+           b'%PDF': 'a PDF document', b'\xff\xfe': 'UTF-16 text (save it as UTF-8)',
+           b'\xfe\xff': 'UTF-16 text (save it as UTF-8)'}
+"First bytes of the files most often mistaken for a vote table, and what they are."
+
+def _not_csv(head:bytes) -> str|None:
+    "What a file starting with `head` is instead of UTF-8 CSV text, or None (a stray control byte is pandas' to judge)."
+    what = next((w for magic, w in NOT_CSV.items() if head.startswith(magic)), None)
+    if what or not head: return what
+    if max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4: return 'UTF-16 text (save it as UTF-8)'
+    control = sum(b < 32 and b not in b'\t\n\r' for b in head)
+    return 'binary data, not text' if control > len(head) // 20 else None
+
 def read_solutions(path) -> pd.DataFrame:
     "Read and validate a Kaggle vote-fraction CSV (`training_solutions_rev1.csv` layout)."
     path = Path(path)
+    with open(path, 'rb') as f: head = f.read(4096)
+    if what := _not_csv(head): raise SelectionError(f'{path}: not a CSV table but {what}')
     try: df = pd.read_csv(path)
     except pd.errors.EmptyDataError: raise SelectionError(f'{path}: the file is empty') from None
+    except UnicodeDecodeError as e:
+        raise SelectionError(f'{path}: not UTF-8 text (byte {e.object[e.start]:#04x}: {e.reason}); '
+                             'save it as UTF-8') from None
+    except (pd.errors.ParserError, ValueError) as e:
+        raise SelectionError(f'{path}: not a CSV table pandas can read ({str(e).strip()})') from None
     return validate_solutions(df, source=str(path))
 
 # %% ../nbs/00_selection.ipynb #5f0700db
@@ -223,7 +268,8 @@ QUESTION_PARENT = {1: None, 2: 'Class1.2', 3: 'Class2.2', 4: 'Class2.2', 5: 'Cla
 def conditional_fractions(df:pd.DataFrame) -> pd.DataFrame:
     "Divide each answer by the fraction that reached its question (0 where nobody did)."
     out = df.copy()
-    for col in [c for c in df.columns if c.startswith('Class')]:
+    for col in [c for c in df.columns if str(c).startswith('Class')]:
+        if col not in KAGGLE_COLUMNS: raise SelectionError(f'conditional fractions: {col!r} is not a Kaggle column')
         parent = QUESTION_PARENT[int(col[5:].split('.')[0])]
         if parent is None: continue
         if parent not in df.columns:
