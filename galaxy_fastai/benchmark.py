@@ -26,7 +26,7 @@ from .train import PAPER_SCHEDULE, fit_schedule, seed_everything
 from .recipes import JITTERS, RECIPES, get_recipe, recipe_learner, recipe_to_dict
 from .metrics import (DihedralTTA, classification_report_df, df_to_markdown, evaluation_report,
                                    multiscale_accuracy, roc_auc_table, ten_run_summary)
-from .runs import WEIGHTS_FILE, atomic_write, write_run_info
+from .runs import WEIGHTS_FILE, write_run_info
 
 # %% auto #0
 __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
@@ -144,10 +144,10 @@ def _case_run_info(learn, root, manifest, model:str, recipe:str, seed:int, train
                 images_per_s=round(learn.iteration * learn.dls.train.bs / train_s, 2), torch=torch.__version__)
 
 # %% ../nbs/15_benchmark.ipynb #f68002aa
-def run_case(root, manifest, model:str, recipe:str, images:int, out='outputs/benchmark', seed:int=0, bs:int=BENCH_BS,
+def run_case(root, manifest, model:str, recipe:str, images:int, out=None, seed:int=0, bs:int=BENCH_BS,
              qs=TEST_SCALES, force:bool=False, changes:dict|None=None, tag:str='') -> dict:
     "Train, evaluate at every Q and save one run in OUT/<run_name>; a run with results is read back unless `force`."
-    rd = Path(out)/run_name(model, recipe, images, tag)
+    rd = (Path(out) if out else outputs_dir('benchmark'))/run_name(model, recipe, images, tag)
     if (rd/RESULT_FILE).is_file() and not force:
         print(f'{rd.name}: results exist, skipped (force=True retrains)')
         return json.loads((rd/RESULT_FILE).read_text())
@@ -252,12 +252,11 @@ def plot_galaxies(root, ids, titles=None, ncols:int=6, side:int=CACHE_SIDE, size
 
 # %% ../nbs/15_benchmark.ipynb #6c1e0809
 def plan(paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES, baselines=BASELINES,
-         paper_net:str|None=PAPER_NET,
-         variants=(), long_images:int=0, long_models=LONG_MODELS, bs:int=BENCH_BS, long_bs:int=LONG_BS,
-         long_recipes=RECIPE_NAMES) -> list:
+         paper_net:str|None=PAPER_NET, variants=(), long_images:int=0, long_models=LONG_MODELS, bs:int=BENCH_BS,
+         long_bs:int=LONG_BS, long_recipes=RECIPE_NAMES) -> list:
     "The runs as (model, recipe, images, bs): budgets B and A, the paper network, `variants` at B, `long_models` at C."
-    bad = [r for r in long_recipes if r not in RECIPE_NAMES]
-    if bad: raise ValueError(f'unknown recipes {bad}: use {list(RECIPE_NAMES)}')
+    bad = [r for r in long_recipes if r not in RECIPES]
+    if bad: raise ValueError(f'unknown recipes {bad}: use {list(RECIPES)}')
     cases = [(m, r, main_images, bs) for m in baselines for r in RECIPE_NAMES]
     cases += [(m, r, paper_net_images, bs) for m in baselines for r in RECIPE_NAMES]
     cases += [(paper_net, 'paper', paper_net_images, bs)] if paper_net else []

@@ -63,6 +63,8 @@ def test_readme_rules(tmp_path):
     assert text.startswith(bd.README_BANNER)
     assert '# galaxy-fastai\n\n> A reproduction.' in text
     assert '[the data](nbs/03_data.ipynb)' in text and '(https://x.org/a.ipynb)' in text
+    md = '![cm](images/cm.png) [x](https://x.org/images/y.png)'
+    assert bd.readme_links(md) == '![cm](nbs/images/cm.png) [x](https://x.org/images/y.png)'
     assert '```python\nmake demo\n```' in text and '#| eval' not in text
     assert '```python\nprint(1+1)\n```\n\n```\n2\n```' in text
     assert '| [mock](nbs/01_mock.ipynb) |' in text and 'links()' not in text

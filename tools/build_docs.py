@@ -242,6 +242,7 @@ def write_pages(nbs_path: Path | None = None, out: Path = PAGES, cache: Path = P
     branch = cfg.get('branch', 'main')
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    if (nbs_path/'images').is_dir(): shutil.copytree(nbs_path/'images', out/'images')   # pictures the pages link to
     pages, errors = [], {}
     for src in site_notebooks(nbs_path):
         note = ''
@@ -299,10 +300,11 @@ def build_site(strict=False, force=False, verbose=True) -> tuple[list[dict], dic
 # ----------------------------------------------------------------------------- README.md
 
 _re_readme_nb_link = re.compile(r'\]\((?![a-z][a-z0-9+.-]*:|/|nbs/)([^)\s]+\.ipynb(?:#[^)\s]*)?)\)')
+_re_readme_image = re.compile(r'(!\[[^\]]*\])\((images/[^)\s]+)\)')
 
 def readme_links(md: str) -> str:
-    "Relative links to notebooks, which sit in nbs/ while README.md sits at the root, pointed into nbs/."
-    return _re_readme_nb_link.sub(r'](nbs/\1)', md)
+    "Relative links to notebooks and to `images/`, which sit in nbs/ (README.md sits at the root), pointed into nbs/."
+    return _re_readme_image.sub(r'\1(nbs/\2)', _re_readme_nb_link.sub(r'](nbs/\1)', md))
 
 def _text_outputs(cell) -> list[str]:
     "The text a reader of the README should see from a cell's outputs (no images, no errors)."
