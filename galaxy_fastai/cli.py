@@ -1,5 +1,4 @@
-"""The console scripts: `galaxy-demo`, `galaxy-train`, `galaxy-evaluate`, `galaxy-predict`, `galaxy-export` and
-`galaxy-benchmark`.
+"""The console scripts: `galaxy-demo`, `-train`, `-evaluate`, `-predict`, `-export`, `-benchmark`.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/cli.html.md"""
 
@@ -20,6 +19,7 @@ from .benchmark import (ABLATION_IMAGES, ABLATION_MODEL, BASELINES, BENCH_BS, DE
                                      LONG_IMAGES, LONG_MODELS, MAIN_IMAGES, PAPER_NET_IMAGES, RECIPE_NAMES, VARIANTS,
                                      run_benchmark)
 from .selection import CV_FOLDS, SPLIT_SEED
+from .scaling import CLUSTER_BS, check_single_process, predict_cluster
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'ints', 'names', 'reported', 'galaxy_train', 'galaxy_evaluate', 'galaxy_predict', 'galaxy_export',
@@ -72,6 +72,7 @@ def galaxy_train(
     graph:bool_arg=False,    # On a GPU, replay the step and the batch transforms as CUDA graphs (speed.CudaGraph*)
     compile:bool_arg=False,  # With --graph: torch.compile the model before recording it
     valid_every:int=None,    # Validate after every this many epochs only (speed.ValidEvery)
+    procs:int=1,             # Processes to train on: one a GPU, else CPU processes; they split the recipe's batch
 ):
     "Train a network by a recipe into a run folder; Ctrl-C or SIGTERM checkpoints, --resume continues."
     with reported('galaxy-train'):
@@ -79,7 +80,7 @@ def galaxy_train(
         except json.JSONDecodeError as e: raise ValueError(f'--model-kwargs is not a JSON object: {e}') from None
         learn = train_run(model, data, manifest, recipe, config, out, max_iters, bs, lr, every, resume, overwrite, seed,
                           workers, kw, threads=threads, source=source, split=split,
-                          cbs=speed_callbacks(prefetch, graph, compile, valid_every))
+                          cbs=speed_callbacks(prefetch, graph, compile, valid_every), procs=procs)
     if learn is not None and learn.interrupted: sys.exit(130)
 
 # %% ../nbs/14_cli.ipynb #b263db1c
@@ -100,15 +101,28 @@ def galaxy_evaluate(
 @call_parse
 def galaxy_predict(
     run:str,                       # Training run folder (from galaxy-train)
-    inputs:str,                    # Image folder, glob pattern ('imgs/*.jpg') or file; several separated by commas
-    out:str='predictions.csv',     # Output CSV: GalaxyID, predicted, label, p_<class>..., error, path
+    inputs:str,                    # Image folders, globs ('imgs/*.jpg'), files, catalogues (.csv, .parquet); by commas
+    out:str='predictions.csv',     # Output: a CSV (GalaxyID, predicted, label, p_<class>..., error, path) or, with
+                                   # --cluster, a .parquet folder of one file per partition
     qs:str=None,                   # Test scales Q to average, comma separated (default: 220)
-    bs:int=64,                     # Images per batch (bounds the memory used)
-    workers:int=0,                 # Decoding worker processes
+    bs:int=None,                   # Images per batch (default 64; with --cluster 8, which fits a core's cache)
+    workers:int=0,                 # Decoding worker processes (without --cluster)
     tta:bool_arg=None,             # Average over the 8 rotations and flips (default: as the run's recipe says)
+    cluster:str=None,              # Run on Dask: local:N (N worker processes here) or a scheduler, tcp://HOST:PORT
+    runtime:str=None,              # With --cluster: torch (model.pt2) or onnx (model.onnx); default: the export's
+    partition_size:int=None,       # With --cluster: images per partition, one Parquet file each (default 512)
+    path_col:str='path',           # Catalogue inputs: the column of image paths (relative to the catalogue)
+    id_col:str=None,               # Catalogue inputs: the column of identifiers (default: the file names)
+    overwrite:bool_arg=False,      # With --cluster: replace another job's partitions in the .parquet --out
 ):
-    "Classify galaxy images with a trained run: one CSV row per input; unreadable files are listed, not fatal."
-    with reported('galaxy-predict'): predict_images(run, names(inputs), out, ints(qs), bs, workers, tta=tta)
+    "Classify galaxy images with a trained run: one row per input; unreadable files are listed, not fatal."
+    with reported('galaxy-predict'):
+        if cluster is None:
+            check_single_process(names(inputs), out, runtime=runtime, partition_size=partition_size,
+                                 overwrite=overwrite or None)
+            predict_images(run, names(inputs), out, ints(qs), bs or 64, workers, tta=tta)
+        else: predict_cluster(run, names(inputs), out, cluster, ints(qs), tta, runtime, bs or CLUSTER_BS,
+                              partition_size or 512, path_col, id_col, overwrite=overwrite)
 
 @call_parse
 def galaxy_export(
@@ -117,9 +131,11 @@ def galaxy_export(
     qs:str=None,         # Test scales Q averaged inside the exported model (default: 220)
     tta:bool_arg=None,   # Average over the 8 rotations and flips inside the model (default: as the run's recipe says)
     learner:bool_arg=False,  # Also write fastai's learner.pkl (a pickle: load only your own)
+    onnx:bool_arg=True,  # Also write model.onnx, which onnxruntime runs without PyTorch
+    runtime:str='torch', # What galaxy-predict --cluster runs by default: torch (model.pt2) or onnx (model.onnx)
 ):
-    "Export a trained run as model.pt2 (torch.export) and model.ts (TorchScript), which predict without fastai."
-    with reported('galaxy-export'): export_run(run, out, ints(qs), learner=learner, tta=tta)
+    "Export a trained run as model.pt2 (torch.export), model.onnx and model.ts (TorchScript), all without fastai."
+    with reported('galaxy-export'): export_run(run, out, ints(qs), learner=learner, tta=tta, onnx=onnx, runtime=runtime)
 
 # %% ../nbs/14_cli.ipynb #9175bee7
 @call_parse

@@ -7,8 +7,10 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/runs.html.md"""
 # %% ../nbs/12_runs.ipynb #2650f634
 from __future__ import annotations
 
-import csv, glob, json, os, resource, shutil, sys, time, warnings
+import csv, glob, hashlib, json, os, resource, shutil, sys, time, uuid, warnings
+from copy import copy
 from dataclasses import asdict, replace
+from types import SimpleNamespace
 from pathlib import Path
 
 import matplotlib
@@ -18,10 +20,13 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
+from fastcore.basics import listify
 from fastai.basics import Callback, CancelValidException, CrossEntropyLossFlat, Learner
 from fastai.callback.progress import ProgressCallback
 from fastai.data.core import Pipeline
-from fastai.torch_core import TensorImage, default_device
+from fastai.distributed import DistributedDL, setup_distrib
+from fastai.torch_core import TensorImage, default_device, get_random_states, num_distrib, rank_distrib
+from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 from fastprogress.fastprogress import IN_NOTEBOOK, progress_bar
 
 from .selection import (SPLIT_SEED, assign_classes, caption, class_names_for, galaxy_data, make_split,
@@ -33,21 +38,22 @@ from .data import (AUTHORS_TEST_SCALE, CACHE_SIDE, CROP, RESIZE, RESIZERS, TEST_
                                 galaxy_dls, labels_of, manifest_class_names, paper_batch_tfms, per_image_standardize,
                                 predict_multiscale, tf1_taps)
 from .models import MODELS, get_model
-from .train import (CHECKPOINT_NAME, CONFIGS, Schedule, fit_schedule, get_config, read_checkpoint,
-                                 seed_everything)
-from .recipes import (JITTERS, RECIPES, get_recipe, recipe_from_dict, recipe_learner, recipe_schedule,
-                                   recipe_to_dict)
+from .train import (CHECKPOINT_NAME, Schedule, fit_schedule, get_config, loader_rng_states,
+                                 numpy_rng_states, plain_rng_states, read_checkpoint, seed_everything)
+from .recipes import JITTERS, get_recipe, recipe_from_dict, recipe_learner, recipe_schedule, recipe_to_dict
 from .metrics import DihedralTTA, evaluation_report
 from .speed import CudaGraphModel, CudaGraphTfms, PrefetchBatches, ValidEvery, device_dls
 
 # %% auto #0
 __all__ = ['RUN_FILE', 'WEIGHTS_FILE', 'HISTORY_FILE', 'SPLIT_FILE', 'RUN_OUTPUTS', 'SPLITS_FOR_RUNS', 'IMAGE_SUFFIXES',
-           'DEMO_MODEL', 'selection_report', 'progress_bars', 'ProgressLines', 'set_progress', 'atomic_write',
-           'write_run_info', 'read_run_info', 'load_weights', 'build_model', 'load_run_model', 'run_tta', 'with_tta',
-           'RunFolderError', 'check_range', 'prepare_out', 'data_root', 'run_split', 'run_dls', 'recipe_with_config',
-           'check_train_args', 'new_run_info', 'SkipValidation', 'speed_callbacks', 'run_recipe', 'train_run',
-           'check_qs', 'evaluate_run', 'print_report', 'expand_inputs', 'ImageFiles', 'predict_tfms', 'predict_images',
-           'resize_square', 'dihedral_views', 'GalaxyClassifier', 'export_run', 'demo']
+           'EXPORT_SAMPLE_SIDE', 'EXPORT_MAX_SIDE', 'RUNTIMES', 'EXPORT_VERSION', 'DEMO_MODEL', 'selection_report',
+           'progress_bars', 'ProgressLines', 'set_progress', 'atomic_write', 'write_run_info', 'read_run_info',
+           'load_weights', 'build_model', 'load_run_model', 'run_tta', 'with_tta', 'RunFolderError', 'check_range',
+           'prepare_out', 'data_root', 'run_split', 'run_dls', 'recipe_with_config', 'check_train_args', 'new_run_info',
+           'SkipValidation', 'speed_callbacks', 'run_recipe', 'distrib_env', 'setup_process_group', 'RankDL',
+           'SplitBatchDL', 'RankSync', 'train_procs', 'train_run', 'check_qs', 'evaluate_run', 'print_report',
+           'expand_inputs', 'ImageFiles', 'predict_tfms', 'predict_images', 'resize_square', 'resize_crop_square',
+           'dihedral_views', 'GalaxyClassifier', 'file_sha256', 'export_run', 'demo']
 
 # %% ../nbs/12_runs.ipynb #aa1a45d1
 def selection_report(root, out, seed:int=SPLIT_SEED, thresholds:dict|None=None) -> dict:
@@ -174,7 +180,7 @@ class RunFolderError(ValueError):
     "A run folder that cannot be used as asked."
 
 def check_range(name:str, value, lo=None, hi=None, integer:bool=False):
-    "`value`, unless it is set and outside [`lo`, `hi`] (or not whole, if `integer`): then a `ValueError` naming `name`."
+    "`value`, unless it is set and outside [`lo`, `hi`] (or not whole, if `integer`): a `ValueError` naming `name`."
     if value is None: return value
     opt = f"--{name.replace('_', '-')}"
     if integer and (isinstance(value, bool) or int(value) != value): raise ValueError(f'{opt} must be a whole number, '
@@ -299,7 +305,7 @@ def run_recipe(info:dict):
 def _resume_info(out:Path, model, recipe) -> dict:
     "The run.json of the run to resume in `out`, refusing another network or recipe than its own."
     info = read_run_info(out)
-    if (out/CHECKPOINT_NAME).exists(): read_checkpoint(out/CHECKPOINT_NAME)   # refused before anything is loaded or built
+    if (out/CHECKPOINT_NAME).exists(): read_checkpoint(out/CHECKPOINT_NAME)   # refused before anything is built
     for k, v in dict(model=model, recipe=recipe).items():
         if v is not None and v != info.get(k):
             raise RunFolderError(f'{out} holds a run of {k} {info.get(k)!r}, not {v!r}: resume it without --{k}')
@@ -320,45 +326,200 @@ def _finish(learn:Learner, info:dict, out:Path, wall:float) -> dict:
     write_run_info(out, info)
     return info
 
+# %% ../nbs/12_runs.ipynb #5a18b782
+def distrib_env() -> tuple:
+    "(rank, number of processes, local rank) from the launcher's environment; (0, 1, 0) for a single process."
+    return rank_distrib(), max(1, num_distrib()), int(os.environ.get('LOCAL_RANK', 0))
+
+def setup_process_group() -> str:
+    "Join the launcher's process group: NCCL on this process's GPU (fastai's `setup_distrib`), else gloo on the CPU."
+    rank, world, local = distrib_env()
+    gpus = torch.cuda.is_available() and torch.cuda.device_count() >= int(os.environ.get('LOCAL_WORLD_SIZE', world))
+    if gpus: setup_distrib(local)
+    elif not torch.distributed.is_initialized(): torch.distributed.init_process_group('gloo')
+    return torch.distributed.get_backend()
+
+def _broadcast_object(o, src:int=0):
+    "`o` of process `src`, on every process of the group."
+    box = [o]; torch.distributed.broadcast_object_list(box, src); return box[0]
+
+# %% ../nbs/12_runs.ipynb #9cb37ca8
+class RankDL(DistributedDL):
+    "fastai's `DistributedDL` whose order broadcast works with gloo on the CPU too, and whose `rng` is its loader's."
+    def _broadcast(self, t, rank):
+        dev = 'cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu'
+        t = torch.tensor(t, dtype=torch.long, device=dev); torch.distributed.broadcast(t, rank)
+        return t.cpu().tolist()
+    @property
+    def rng(self): return self.dl.rng
+    @rng.setter
+    def rng(self, v): self.dl.rng = v
+
+class SplitBatchDL(RankDL):
+    "Each batch of training loader `dl` cut in `world_size` slices, one a process: the images of a one-process step."
+    def __init__(self, dl, rank=None, world_size=None, device=None):
+        world = world_size or num_distrib()
+        if dl.bs % world: raise ValueError(f'a batch of {dl.bs} does not split into {world} processes: choose a --bs '
+                                           'that --procs divides')
+        part = copy(dl); part.bs = dl.bs // world
+        super().__init__(part, rank, world, device)
+        self.global_bs, self.steps = dl.bs, len(dl)
+    def __len__(self): return self.steps
+    def get_idxs(self):
+        idxs = self._broadcast(list(self.dl.get_idxs()), 0)
+        B, b, r = self.global_bs, self.bs, self.rank
+        return [i for k in range(self.steps) for i in idxs[k * B + r * b:k * B + (r + 1) * b]]
+    def to_detach(self, b, cpu=True, gather=True): return self._to_detach(b, cpu, gather)
+
+def _wrap_rank_dl(trainer, dl):
+    "`DistributedTrainer._wrap_dl` for the runs: the training loader split by batch, the others as fastai does."
+    if isinstance(dl, DistributedDL): return dl
+    cls = SplitBatchDL if dl is trainer.learn.dls.train else RankDL
+    return cls(dl, device=trainer.learn.model.device)
+
+# %% ../nbs/12_runs.ipynb #2dcb9ff8
+def _rng_now(dls, rng_epoch=None, dl_rngs=None) -> dict:
+    "This process's random states for a checkpoint: now, at the start of the epoch, and its loaders' (plain data)."
+    now = get_random_states()
+    return dict(rng_now=plain_rng_states(now), rng_epoch=plain_rng_states(rng_epoch or now),
+                dl_rngs_epoch=dl_rngs or loader_rng_states(dls))
+
+def _bare_keys(module, state_dict, prefix, local_metadata):
+    "State-dict hook of a `DistributedDataParallel`: the keys of the network it wraps, so checkpoints load into it."
+    torch.nn.modules.utils.consume_prefix_in_state_dict_if_present(state_dict, prefix + 'module.')
+
+class RankSync(Callback):
+    "Keep N training processes in step: one stop decision, rank 0 alone writes, every rank's RNG in its checkpoints."
+    order = 98   # before the `Checkpointer` (99) decides and saves
+    def before_fit(self):
+        self.rank, self.local_stop, cp = rank_distrib(), False, getattr(self.learn, 'checkpointer', None)
+        self.cp, self.dev = cp, next(self.learn.model.parameters()).device
+        self.learn.model.register_state_dict_post_hook(_bare_keys)   # the DDP wrapper, made by fastai's trainer
+        if cp is None: return
+        cp._on_signal = self._on_signal                    # installed by the Checkpointer's before_fit, which follows
+        if self.rank: cp._save = lambda *a: cp.saved.append(self.learn.iteration)   # rank 0 writes the checkpoints
+        rf = getattr(self.learn, 'resume_from', None)
+        if rf is not None and rf.st.get('rank_states'):
+            mine = rf.st['rank_states'][self.rank]
+            rf.st = {**rf.st, 'rng_now': numpy_rng_states(mine['rng_now']),
+                     'rng_epoch': numpy_rng_states(mine['rng_epoch']), 'dl_rngs_epoch': mine['dl_rngs_epoch']}
+    def _on_signal(self, signum, frame=None):
+        if self.local_stop: raise KeyboardInterrupt
+        self.local_stop = True
+        print(f'\nrank {self.rank}: signal {signum}, stopping all processes after this step', flush=True)
+    def before_train(self): self.rng_epoch, self.dl_rngs = get_random_states(), loader_rng_states(self.dls)
+    def _gather(self, **kw):
+        "Every rank's random states into the checkpoint rank 0 is about to write."
+        states = [None] * num_distrib()
+        torch.distributed.all_gather_object(states, _rng_now(self.dls, **kw))
+        self.cp.extra['rank_states'] = states
+    def after_batch(self):
+        if not self.training or self.cp is None: return
+        flag = torch.tensor([float(self.local_stop)], device=self.dev)
+        torch.distributed.all_reduce(flag, torch.distributed.ReduceOp.MAX)
+        cp, it = self.cp, self.learn.iteration
+        cp.stop_requested = bool(flag.item())
+        final = cp.max_iters is not None and it >= cp.max_iters
+        if (final or cp.stop_requested or (cp.every and it % cp.every == 0)) and (self.iter + 1 < self.n_iter or final):
+            self._gather(rng_epoch=self.rng_epoch, dl_rngs=self.dl_rngs)
+    def after_epoch(self):
+        if self.cp is not None and self.cp.pending: self._gather()
+
+# %% ../nbs/12_runs.ipynb #9fc58bc2
+def _distributed_fit(learn:Learner, fit):
+    "Call `fit()` inside fastai's `distrib_ctx` (Accelerate's DDP; SyncBatchNorm on GPUs), with the runs' loaders."
+    cpu = torch.distributed.get_backend() != 'nccl'
+    with learn.distrib_ctx(sync_bn=not cpu, cpu=cpu):
+        trainer = learn.distributed_trainer
+        trainer._wrap_dl = lambda dl: _wrap_rank_dl(trainer, dl)
+        fit()
+    return learn
+
+# %% ../nbs/12_runs.ipynb #97407f27
+def _train_rank(kwargs:dict) -> dict:
+    "One process of `train_procs`: `train_run(**kwargs)`, and what the caller checks (iterations, losses, weights)."
+    learn = train_run(**kwargs)
+    if learn is None: return dict(rank=rank_distrib(), finished_before=True)
+    sd = learn.model.state_dict()
+    digest = hashlib.sha256(b''.join(v.detach().cpu().contiguous().numpy().tobytes() for v in sd.values())).hexdigest()
+    return dict(rank=rank_distrib(), iteration=learn.iteration, interrupted=learn.interrupted, weights_sha256=digest,
+                losses=[float(x) for x in learn.recorder.losses])
+
+def train_procs(procs:int, **kwargs) -> SimpleNamespace:
+    "`train_run(**kwargs)` on `procs` processes of this machine, started as `torchrun` does; rank 0's result and all."
+    check_range('procs', procs, lo=2, integer=True)
+    cfg = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=procs, run_id=uuid.uuid4().hex,
+                       rdzv_backend='c10d', rdzv_endpoint='localhost:0', max_restarts=0, monitor_interval=0.5)
+    ranks = elastic_launch(cfg, _train_rank)(kwargs)
+    r0 = ranks[0]
+    return SimpleNamespace(interrupted=r0.get('interrupted', False), iteration=r0.get('iteration'),
+                           ranks=[ranks[k] for k in sorted(ranks)])
+
 # %% ../nbs/12_runs.ipynb #e8681543
+def _prepare_run(out:Path, model, data, manifest, recipe, r, config, max_iters, bs, lr, resume, overwrite, seed,
+                 model_kwargs, data_kwargs, split) -> tuple:
+    "Check the folder and write `run.json` of a new run, or read a resumed one's: (state, info)."
+    state = prepare_out(out, resume, overwrite)
+    if state == 'finished':
+        print(f"{out}: the run is finished ({read_run_info(out).get('iterations')} iterations); nothing changed")
+        return state, None
+    if state == 'resume': return state, _resume_info(out, model, recipe)
+    root = data_root(data)
+    if manifest is not None: read_manifest(manifest)
+    out.mkdir(parents=True, exist_ok=True)
+    info = new_run_info(out, model, recipe or 'paper', r, root, manifest, max_iters, bs, lr, model_kwargs, data_kwargs,
+                        seed, split)
+    write_run_info(out, info)
+    return state, info
+
+def _launch(procs:int, kw:dict, r):
+    "Check in this process what can be checked (one-line errors), then run `train_run(**kw)` on `procs` processes."
+    if r.vote_regression: raise ValueError('vote regression draws its extra galaxies per process: train it with one')
+    if prepare_out(Path(kw['out']), kw['resume'], kw['overwrite']) == 'finished':
+        print(f"{kw['out']}: the run is finished; nothing changed"); return None
+    if not kw['resume']: data_root(kw['data'])
+    return train_procs(procs, **kw)
+
+# %% ../nbs/12_runs.ipynb #78f4bf1b
 def train_run(model:str|None=None, data='mock', manifest=None, recipe:str|None=None, config=None, out='outputs/train',
               max_iters:int|None=None, bs:int|None=None, lr:float|None=None, every:int|None=None, resume:bool=False,
               overwrite:bool=False, seed:int=0, workers:int=0, model_kwargs:dict|None=None, data_kwargs:dict|None=None,
               bars:bool|None=None, fast:bool|None=None, threads:int|None=None, cbs=None, source:str|None=None,
-              split:str='9:1') -> Learner|None:
-    "Train `model` by `recipe` on `data` (its `split`, or `manifest`) into run folder `out`, resumably; the `Learner`."
-    out = Path(out)
+              split:str='9:1', procs:int=1):
+    "Train `model` by `recipe` on `data` (`split` or `manifest`) into run folder `out`, resumably; `procs` processes."
+    kw, out = {k: v for k, v in locals().items() if k != 'procs'}, Path(out)
     r = check_train_args(model, recipe or 'paper', config, max_iters, bs, lr, every, workers, threads, source, split)
-    state = prepare_out(out, resume, overwrite)
-    if state == 'finished':
-        print(f"{out}: the run is finished ({read_run_info(out).get('iterations')} iterations); nothing changed")
-        return None
-    if state == 'resume': info = _resume_info(out, model, recipe)
-    else:
-        root = data_root(data)
-        if manifest is not None: read_manifest(manifest)
-        out.mkdir(parents=True, exist_ok=True)
-        info = new_run_info(out, model, recipe or 'paper', r, root, manifest, max_iters, bs, lr, model_kwargs,
-                            data_kwargs, seed, split)
-        write_run_info(out, info)
+    if check_range('procs', procs, lo=1, integer=True) > 1 and num_distrib() < 2: return _launch(procs, kw, r)
+    rank, world, _ = distrib_env()
+    if world > 1: setup_process_group()
+    state, info = (None, None) if rank else _prepare_run(out, model, data, manifest, recipe, r, config, max_iters, bs,
+                                                         lr, resume, overwrite, seed, model_kwargs, data_kwargs, split)
+    if world > 1: state = _broadcast_object(state)          # rank 0 has written run.json by now
+    if state == 'finished': return None
+    info = info or read_run_info(out)
     if threads: torch.set_num_threads(threads)
     r = run_recipe(info)
-    dls = run_dls(info, workers=workers, progress=bool(bars), source=source)
-    # after building the loaders (a first build of the image cache draws no seeds then)
-    seed_everything(info['seed'], dls)
+    if rank: torch.distributed.barrier()                     # rank 0 builds the image cache first
+    dls = run_dls(info, workers=workers, progress=bool(bars) and not rank, source=source)
+    if world > 1 and not rank: torch.distributed.barrier()
+    seed_everything(info['seed'] + rank, dls)                # after the loaders: a cache build draws no seeds then
     votes = read_solutions(solutions_csv(info['data'])) if r.vote_smoothing or r.vote_regression else None
     learn = recipe_learner(dls, info['model'], r, model_kwargs=info['model_kwargs'], root=info['data'], votes=votes,
                            seed=info['seed'], fast=fast)
     learn.path = out
     if not len(dls.valid.dataset): learn.add_cb(SkipValidation())
     n = learn.schedule.max_iters
-    set_progress(learn, bars, every=max(1, min(50, n // 20)), total=n)
+    if not rank: set_progress(learn, bars, every=max(1, min(50, n // 20)), total=n)
     t0 = time.perf_counter()
-    fit_schedule(learn, learn.schedule, ckpt_dir=out, every=every or max(1, n // 10), resume=state == 'resume', cbs=cbs,
-                 scheduler=learn.scheduler)
+    fit = lambda: fit_schedule(learn, learn.schedule, ckpt_dir=out, every=every or max(1, n // 10),
+                               resume=state == 'resume', cbs=listify(cbs) + ([RankSync()] if world > 1 else []),
+                               scheduler=learn.scheduler)
+    _distributed_fit(learn, fit) if world > 1 else fit()
+    if rank: return learn
     info = _finish(learn, info, out, time.perf_counter() - t0)
     print(f"{info['status']}: {learn.iteration}/{n} iterations in {info['wall_s']:.0f} s "
-          f"({info['images_per_s']} img/s, load {info['load']}); run folder {out}")
+          f"({info['images_per_s']} img/s, load {info['load']}); run folder {out}"
+          + (f' ({world} processes)' if world > 1 else ''))
     return learn
 
 # %% ../nbs/12_runs.ipynb #2b5430e5
@@ -512,6 +673,16 @@ def resize_square(x:torch.Tensor, size:int=RESIZE, method:str='tf1') -> torch.Te
     left, right = rows[..., lo], rows[..., hi]
     return left + (right - left) * w
 
+def resize_crop_square(x:torch.Tensor, size:int=RESIZE, crop:int=CROP, method:str='tf1') -> torch.Tensor:
+    "`centre_crop(resize_square(x, size, method), crop)`, computing only the kept pixels, from uint8 rows (tf1)."
+    if method != 'tf1': return centre_crop(resize_square(x, size, method), crop)
+    k = (size - crop) // 2
+    lo, hi, w = (t[0, k:k + crop].to(x.device) for t in tf1_taps(torch.tensor([x.shape[-1]]), size))
+    top, bot = x[:, :, lo, :].float(), x[:, :, hi, :].float()
+    rows = top + (bot - top) * w[:, None]
+    left, right = rows[..., lo], rows[..., hi]
+    return left + (right - left) * w
+
 def dihedral_views(x:torch.Tensor) -> list:
     "The 8 rotations and flips of the last two dimensions of `x` in plain PyTorch (fastai's `dihedral` set)."
     return [torch.rot90(v, k, (-2, -1)) for v in (x, x.flip(-1)) for k in range(4)]
@@ -525,27 +696,60 @@ class GalaxyClassifier(nn.Module):
     def forward(self, x):
         ps = []
         for q in self.qs:
-            v = per_image_standardize(centre_crop(resize_square(centre_crop(x, q), RESIZE, self.resize), CROP) / 255.)
+            v = per_image_standardize(resize_crop_square(centre_crop(x, q), RESIZE, CROP, self.resize) / 255.)
             views = dihedral_views(v) if self.tta else [v]
             ps.append(torch.stack([F.softmax(self.model(w).float(), 1) for w in views]).mean(0))
         return torch.stack(ps).mean(0)
 
 # %% ../nbs/12_runs.ipynb #b7584459
-def _export_programs(clf:GalaxyClassifier, out:Path) -> dict:
-    "Write `clf` as `model.pt2` (torch.export, dynamic batch) and `model.ts` (TorchScript)."
-    x = torch.randint(0, 256, (2, 3, 424, 424), dtype=torch.uint8)
-    with torch.no_grad():
-        ep = torch.export.export(clf, (x,), dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=4096)},))
-        pt2 = atomic_write(out/'model.pt2', lambda p: torch.export.save(ep, p))
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', FutureWarning)   # TorchScript's deprecation notice
-            ts = torch.jit.trace(clf, x, check_trace=False)
-            tsf = atomic_write(out/'model.ts', lambda p: torch.jit.save(ts, str(p)))
-    return dict(pt2=pt2, torchscript=tsf)
+EXPORT_SAMPLE_SIDE, EXPORT_MAX_SIDE = 424, 4096
+"The side of the images an export is traced with (Kaggle's JPEGs) and the largest side it accepts."
 
-def export_run(run, out=None, qs=None, learner:bool=False, tta:bool|None=None) -> dict:
-    "Export run folder `run` as `model.pt2` and `model.ts`, which need no fastai (and `learner.pkl` if `learner`)."
+def _export_shapes(qs) -> tuple:
+    "Dynamic shapes of an export: any batch, any even square side above the largest Q (the crop offsets need both)."
+    side = 2 * torch.export.Dim('half_side', min=max(qs) // 2 + 1, max=EXPORT_MAX_SIDE // 2)
+    return ({0: torch.export.Dim('batch', min=1, max=4096), 2: side, 3: side},)
+
+def _save_file(path, save):
+    "Call `save(f)` on `path` opened for writing (`torch.export.save` warns about a path not ending in .pt2)."
+    with open(path, 'wb') as f: save(f)
+
+def _export_programs(clf:GalaxyClassifier, out:Path, onnx:bool=True) -> dict:
+    "Write `clf` as `model.pt2` (torch.export), `model.onnx` (its ONNX graph, if `onnx`) and `model.ts` (TorchScript)."
+    x = torch.randint(0, 256, (2, 3, EXPORT_SAMPLE_SIDE, EXPORT_SAMPLE_SIDE), dtype=torch.uint8)
+    ds = _export_shapes(clf.qs)
+    files = {}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # TorchScript's deprecation notice, the ONNX exporter's notes
+        ep = torch.export.export(clf, (x,), dynamic_shapes=ds)
+        files['pt2'] = atomic_write(out/'model.pt2', lambda p: _save_file(p, lambda f: torch.export.save(ep, f)))
+        if onnx:
+            prog = torch.onnx.export(clf, (x,), dynamic_shapes=ds, dynamo=True, verbose=False)
+            files['onnx'] = atomic_write(out/'model.onnx', lambda p: prog.save(str(p)))
+        ts = torch.jit.trace(clf, x, check_trace=False)
+        files['torchscript'] = atomic_write(out/'model.ts', lambda p: torch.jit.save(ts, str(p)))
+    return files
+
+# %% ../nbs/12_runs.ipynb #3ef0f063
+RUNTIMES = ('torch', 'onnx')
+"How an export is run without fastai: PyTorch on `model.pt2`, or onnxruntime on `model.onnx`."
+
+EXPORT_VERSION = 2
+"Written in `export.json`; bumped when the exported programs change (2: ONNX, any even side, resize of kept pixels)."
+
+def file_sha256(path) -> str:
+    "The SHA-256 of file `path`, which names the weights an export was made from."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
+
+def export_run(run, out=None, qs=None, learner:bool=False, tta:bool|None=None, onnx:bool=True,
+               runtime:str='torch') -> dict:
+    "Export run `run` as `model.pt2`, `model.onnx`, `model.ts` (no fastai needed) and, if `learner`, `learner.pkl`."
     qs = check_qs(qs or (AUTHORS_TEST_SCALE,))
+    if runtime not in RUNTIMES: raise ValueError(f'--runtime must be one of {RUNTIMES}, not {runtime!r}')
+    if runtime == 'onnx' and not onnx: raise ValueError('--runtime onnx needs model.onnx: drop --onnx false')
     model, info = load_run_model(run)
     out = Path(out) if out else Path(run)/'export'; out.mkdir(parents=True, exist_ok=True)
     files, tta = {}, run_tta(info, tta)
@@ -555,13 +759,15 @@ def export_run(run, out=None, qs=None, learner:bool=False, tta:bool|None=None) -
             files['learner'] = atomic_write(out/'learner.pkl', lambda p: learn.export(p))
         else: print(f"data {info['data']} or manifest gone: learner.pkl skipped (the PyTorch files do not need them)")
     files |= _export_programs(GalaxyClassifier(model, qs, info.get('data_kwargs', {}).get('resize', 'tf1'), tta).eval(),
-                              out)
+                              out, onnx)
     views = ' and the 8 rotations and flips' if tta else ''
-    meta = dict(classes=info['class_names'], model=info['model'], qs=qs, tta=tta, min_side=max(qs),
-                input='uint8 tensor N x 3 x H x W, RGB, H = W >= max(qs) (Kaggle images are 424 x 424); '
+    meta = dict(classes=info['class_names'], model=info['model'], qs=qs, tta=tta, min_side=max(qs) + 2,
+                input='uint8 tensor N x 3 x H x W, RGB, H = W, even, > max(qs) (Kaggle images are 424 x 424); '
                       'the centre crop is taken here',
-                output=f'N x classes probabilities (softmax, averaged over qs{views})',
-                load_pt2="torch.export.load('model.pt2').module()", load_ts="torch.jit.load('model.ts')")
+                output=f'N x classes probabilities (softmax, averaged over qs{views})', runtime=runtime,
+                version=EXPORT_VERSION, weights_sha256=file_sha256(Path(run)/WEIGHTS_FILE),
+                load_pt2="torch.export.load('model.pt2').module()", load_ts="torch.jit.load('model.ts')",
+                load_onnx="onnxruntime.InferenceSession('model.onnx').run(None, {'x': x})[0]" if onnx else None)
     files['meta'] = atomic_write(out/'export.json', lambda p: p.write_text(json.dumps(meta, indent=1)))
     print('\n'.join(f'wrote {k:11s} {v}' for k, v in files.items()))
     return files
