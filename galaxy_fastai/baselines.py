@@ -1,4 +1,4 @@
-"""The five networks the paper compares against (Tables 6–7) and the §5.3 visualisation CNN, each taking a 64×64×3 image and returning 5 logits; one registry by name; a table of their size, cost and CPU speed.
+"""The networks §5.2 compares the paper's against, the §5.3 CNN, and small networks for CPU budgets.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/baselines.html.md"""
 
@@ -7,25 +7,14 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/baselines.html.md"""
 # %% ../nbs/05_baselines.ipynb #1e4c07bf
 from __future__ import annotations
 
-import os
-import time
 from collections import OrderedDict
-from functools import partial
 
-import pandas as pd
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
-from fastai.callback.core import Callback, CancelValidException
-from fastai.callback.progress import ProgressCallback  # also gives Learner.no_bar
-from fastai.data.core import DataLoaders
 from fastai.layers import ConvLayer
-from fastai.learner import Learner
-from fastai.optimizer import SGD
 
-from .resnet import (GalaxyResNet, PreActResNet, TABLE3_BOTTLENECK, TABLE3_OUT,
-                                  count_params, count_macs, count_layers, feature_shapes, sgd_steps)
+from .resnet import PreActResNet, TABLE3_BOTTLENECK, TABLE3_OUT
 
 # %% auto #0
 __all__ = ['DIELEMAN_CONVS', 'DIELEMAN_POOLED', 'DIELEMAN_DENSE', 'DIELEMAN_MAXOUT', 'DIELEMAN_P_DROP', 'DIELEMAN_DEPTH',
@@ -130,7 +119,7 @@ COMPACT_P_DROP = 0.25
 "Dropout in front of the compact CNN's linear layer."
 
 def compact_cnn(n_out:int=5, widths=COMPACT_WIDTHS, p_drop:float=COMPACT_P_DROP, depth:int=1) -> nn.Sequential:
-    "A compact BatchNorm CNN (not in the paper): per width `depth` 3×3 `ConvLayer`s and a 2×2 max-pool; pool, dropout, linear."
+    "A compact BatchNorm CNN (not in the paper): per width `depth` 3×3 `ConvLayer`s, a max-pool; pool, dropout, linear."
     if depth < 1: raise ValueError(f'depth is the number of convolutions per stage and must be at least 1, not {depth}')
     layers, ni = [], 3
     for i, nf in enumerate(widths, 1):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy, math
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import NamedTuple
 from unittest.mock import patch
 
 import numpy as np
@@ -17,9 +18,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
+from fastai.data.block import CategoryBlock, DataBlock, TransformBlock
 from fastai.data.core import Pipeline, TfmdDL, TfmdLists
 from fastai.data.load import _loaders
-from fastai.data.transforms import Category, IntToFloatTensor, ItemTransform, Transform
+from fastai.data.transforms import (Category, ColReader, FuncSplitter, IntToFloatTensor, ItemTransform,
+                                    Transform)
 from fastai.torch_core import TensorBase, TensorCategory, TensorImage, default_device, retain_type, to_device
 from fastai.vision.augment import RandTransform
 
@@ -29,15 +32,16 @@ from .images import CACHE_SIDE, read_centre  # noqa: F401 (re-exported: other mo
 
 # %% auto #0
 __all__ = ['TRAIN_SCALE', 'TEST_SCALES', 'AUTHORS_TEST_SCALE', 'RESIZE', 'CROP', 'RESIZERS', 'AUTHORS_JITTER', 'PAPER_JITTER',
-           'SURVIVING_JITTER', 'WHITEN_UNITS', 'FIGURE6_GALAXY', 'on_plain', 'to_device_of', 'centre_crop', 'tf1_taps',
-           'tf1_crop_taps', 'resize_tf1_batch', 'resize_at_taps', 'resize_tf1', 'resize_antialias', 'DeviceDraws',
-           'ScaleCropResize', 'window_index', 'take_windows', 'crop_windows', 'BatchRandomCrop', 'dihedral_perms',
-           'BatchDihedral', 'adjust_brightness', 'adjust_contrast', 'rgb_to_hsv', 'hsv_to_rgb', 'adjust_saturation_hue',
-           'adjust_gamma', 'channel_gain', 'ColorJitter', 'per_image_standardize', 'min_max_stretch', 'Whiten',
-           'paper_batch_tfms', 'GalaxyItem', 'manifest_class_names', 'fastai_dispatches', 'one_torch_thread',
-           'OneThreadPipeline', 'GalaxyDL', 'default_pin_memory', 'source_dls', 'as_manifest', 'crop_source',
-           'manifest_dls', 'galaxy_dls', 'preprocessing_steps', 'show_preprocessing', 'dl_at_scale', 'labels_of',
-           'predict_multiscale']
+           'TEXT_JITTER', 'SURVIVING_JITTER', 'WHITEN_UNITS', 'FIGURE6_GALAXY', 'GalaxyRow', 'as_manifest',
+           'manifest_rows', 'is_test', 'GalaxyCrop', 'ManifestRows', 'galaxy_datablock', 'on_plain', 'to_device_of',
+           'centre_crop', 'tf1_taps', 'tf1_crop_taps', 'resize_tf1_batch', 'resize_at_taps', 'resize_tf1',
+           'resize_antialias', 'DeviceDraws', 'ScaleCropResize', 'window_index', 'take_windows', 'crop_windows',
+           'BatchRandomCrop', 'dihedral_perms', 'BatchDihedral', 'adjust_brightness', 'adjust_contrast', 'rgb_to_hsv',
+           'hsv_to_rgb', 'adjust_saturation_hue', 'adjust_gamma', 'channel_gain', 'ColorJitter',
+           'per_image_standardize', 'min_max_stretch', 'Whiten', 'paper_batch_tfms', 'GalaxyItem',
+           'manifest_class_names', 'fastai_dispatches', 'one_torch_thread', 'OneThreadPipeline', 'GalaxyDL',
+           'default_pin_memory', 'source_dls', 'crop_source', 'manifest_dls', 'galaxy_dls', 'preprocessing_steps',
+           'show_preprocessing', 'dl_at_scale', 'labels_of', 'predict_multiscale']
 
 # %% ../nbs/03_data.ipynb #0933e87e
 TRAIN_SCALE = (170, 240)
@@ -51,6 +55,51 @@ AUTHORS_TEST_SCALE = 220
 
 RESIZE, CROP = 80, 64
 "§4.1: every crop is resized to RESIZE×RESIZE, then cropped to the CROP×CROP network input."
+
+# %% ../nbs/03_data.ipynb #d15f05f2
+class GalaxyRow(NamedTuple):
+    "One galaxy of a split manifest, as `galaxy_datablock`'s items."
+    GalaxyID: int
+    class_name: str
+    split: str
+
+def as_manifest(manifest) -> pd.DataFrame:
+    "A split manifest from a `DataFrame` (checked, copied) or from the path of its CSV."
+    return validate_manifest(manifest.copy()) if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
+
+def manifest_rows(manifest, drop=()) -> list:
+    "The `GalaxyRow`s of a split manifest (a `DataFrame` or a CSV path), in its order, but the GalaxyIDs `drop`."
+    man, drop = as_manifest(manifest), {int(i) for i in drop}
+    return [GalaxyRow(int(g), c, s) for g, c, s in zip(man.GalaxyID, man.class_name, man.split) if int(g) not in drop]
+
+def is_test(row) -> bool:
+    "Whether a manifest row is a test galaxy: `galaxy_datablock`'s validation set."
+    return row.split == 'test'
+
+class GalaxyCrop(Transform):
+    "GalaxyID → its stored uint8 crop (`TensorImage` 3×side×side) from `source`: the image block's type transform."
+    def __init__(self, source): super().__init__(); self.source = source
+    def encodes(self, galaxy_id): return TensorImage(torch.from_numpy(self.source[int(galaxy_id)]))
+
+# %% ../nbs/03_data.ipynb #23cc5974
+class ManifestRows:
+    "`get_items` of `galaxy_datablock`: `manifest_rows(source, drop)` (picklable, unlike a lambda)."
+    def __init__(self, drop=()): self.drop = sorted(int(i) for i in drop)
+    def __call__(self, source) -> list: return manifest_rows(source, self.drop)
+
+def galaxy_datablock(root, manifest, source:str='cache', on_error:str='raise', cache_home=None, progress:bool=True,
+                     device=None, **kwargs) -> DataBlock:
+    "The paper's data as a fastai `DataBlock` of a split manifest's galaxies under `root`; kwargs: `paper_batch_tfms`."
+    man = as_manifest(manifest)
+    src, skipped = crop_source(root, man.GalaxyID, source, on_error, cache_home, progress)
+    if len(skipped): print(skip_report(skipped, len(man)))
+    blocks = (TransformBlock(type_tfms=GalaxyCrop(src)), CategoryBlock(vocab=manifest_class_names(man), sort=False))
+    dblock = DataBlock(blocks, get_items=ManifestRows(skipped.GalaxyID), get_x=ColReader('GalaxyID'),
+                       get_y=ColReader('class_name'), splitter=FuncSplitter(is_test),
+                       batch_tfms=paper_batch_tfms(**kwargs), dl_type=GalaxyDL)
+    dblock.dls_kwargs = dict(num_workers=0, device=device, pin_memory=default_pin_memory(device))
+    dblock.source, dblock.skipped = src, skipped
+    return dblock
 
 # %% ../nbs/03_data.ipynb #681cbd04
 def on_plain(f, x:torch.Tensor, *args, **kwargs) -> torch.Tensor:
@@ -229,6 +278,9 @@ AUTHORS_JITTER = dict(brightness=63/255, contrast=(0.2, 1.8), clip=False)
 PAPER_JITTER = dict(brightness=63/255, contrast=(0.2, 1.8), saturation=(0.5, 1.5), hue=0.2, clip=True)
 "§4.2's four distortions: the authors' brightness/contrast, TF Inception's saturation/hue, clipped before HSV."
 
+TEXT_JITTER = dict(brightness=63/255, contrast=(0.2, 1.8), saturation=(0.5, 1.5), hue=0.2, clip=False, hsv_first=True)
+"§4.2's four distortions with `PAPER_JITTER`'s ranges, saturation and hue first (on [0, 1] pixels), never clipped."
+
 SURVIVING_JITTER = dict(gamma=(0.8, 1.25), channel_gain=(0.9, 1.1), clip=True)
 "An option: gamma (log-uniform) and per-channel gain, colour changes that per-image whitening keeps."
 
@@ -283,12 +335,12 @@ class ColorJitter(DeviceDraws, RandTransform):
     "§4.2's optical distortions per image (train only): brightness, contrast, [clip], saturation, hue; gamma, gain."
     order = 40
     def __init__(self, brightness:float=None, contrast:tuple=None, saturation:tuple=None, hue:float=None,
-                 gamma:tuple=None, channel_gain:tuple=None, clip:bool=True):
-        if not clip and (saturation or hue or gamma):
-            raise ValueError('saturation, hue and gamma need pixels in [0, 1]: use clip=True')
+                 gamma:tuple=None, channel_gain:tuple=None, clip:bool=True, hsv_first:bool=False):
+        if not (clip or hsv_first) and (saturation or hue or gamma):
+            raise ValueError('saturation, hue and gamma need pixels in [0, 1]: use clip=True or hsv_first=True')
         super().__init__()
         self.brightness, self.contrast, self.saturation, self.hue = brightness, contrast, saturation, hue
-        self.gamma, self.channel_gain, self.clip = gamma, channel_gain, clip
+        self.gamma, self.channel_gain, self.clip, self.hsv_first = gamma, channel_gain, clip, hsv_first
 
     def before_call(self, b, split_idx):
         n, p = len(_first(b)), {}
@@ -306,14 +358,19 @@ class ColorJitter(DeviceDraws, RandTransform):
 
     def encodes(self, x:TensorImage): return on_plain(self._jitter, x)
     def _jitter(self, x):
-        "The drawn distortions applied to plain tensor x, in §4.2's order."
+        "The drawn distortions applied to plain tensor x: §4.2's order, or saturation, hue, gamma first (`hsv_first`)."
         p = {k: self.drawn(k, x) for k in self.draws}
+        if self.hsv_first: x = self._in_range(x, p)
         if 'brightness' in p: x = adjust_brightness(x, p['brightness'])
         if 'contrast' in p: x = adjust_contrast(x, p['contrast'])
         if self.clip: x = x.clamp(0, 1)
+        if not self.hsv_first: x = self._in_range(x, p)
+        if 'channel_gain' in p: x = channel_gain(x, p['channel_gain'])
+        return x
+    def _in_range(self, x, p):
+        "The drawn saturation, hue and gamma changes: the steps that need pixels in [0, 1]."
         if 'saturation' in p or 'hue' in p: x = adjust_saturation_hue(x, p.get('saturation'), p.get('hue'))
         if 'gamma' in p: x = adjust_gamma(x, p['gamma'])
-        if 'channel_gain' in p: x = channel_gain(x, p['channel_gain'])
         return x
 
 # %% ../nbs/03_data.ipynb #129d2c5f
@@ -445,10 +502,6 @@ def source_dls(source, ids, labels:dict, vocab, splits, bs:int=128, test_scale:i
                            after_batch=tfms, **kwargs)
 
 # %% ../nbs/03_data.ipynb #7081b9aa
-def as_manifest(manifest) -> pd.DataFrame:
-    "A split manifest from a `DataFrame` (checked, copied) or from the path of its CSV."
-    return validate_manifest(manifest.copy()) if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
-
 def crop_source(root, ids, source:str='cache', on_error:str='raise', cache_home=None, progress:bool=True) -> tuple:
     "The GalaxyID → crop source of `ids` under `root` ('cache' or 'jpeg'), and the table of the images it leaves out."
     if on_error not in ('raise', 'skip'): raise ValueError(f'on_error must be "raise" or "skip", not {on_error!r}')

@@ -1,4 +1,4 @@
-"""The evaluation of §5: accuracy, P/R/F1, confusion, ROC/AUC, multi-scale and 10-run accuracy (Tables 4–7, Figure 9).
+"""§5's evaluation: accuracy, P/R/F1, confusion, ROC/AUC, multi-scale and 10-run (Tables 4–7, Fig. 9).
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/metrics.html.md"""
 

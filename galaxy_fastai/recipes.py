@@ -1,5 +1,4 @@
-"""The paper's recipe and the improved ones as named data, and the one function that turns a network, a recipe and
-data into a fastai `Learner`.
+"""The paper's recipe and the improved ones as data, and the one function that makes a `Learner` of them.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/recipes.html.md"""
 
@@ -8,7 +7,6 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/recipes.html.md"""
 # %% ../nbs/08_recipes.ipynb #12b7e920
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Callbacks and loaders that keep a GPU busy: crops held on the device, CUDA graphs, prefetching, validating less often; and the timers that measure them.
+"""Keeping a GPU busy: crops on the device, CUDA graphs, prefetching, less validation, and timers.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/speed.html.md"""
 

@@ -1,4 +1,4 @@
-"""The paper's optimiser and iteration schedule as named data for a fastai `Learner`, with exact checkpoint/resume, seeds, and bf16/channels_last on a GPU.
+"""§4.5's optimiser and iteration schedule as named data for a fastai `Learner`, with exact resume.
 
 Docs: https://galaxy-fastai.github.io/galaxy-fastai/train.html.md"""
 
@@ -239,7 +239,8 @@ def read_checkpoint(path) -> dict:
     if not path.is_file(): raise FileNotFoundError(f'no checkpoint at {path}')
     try: st = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise ValueError(f'{path}: not a galaxy_fastai checkpoint, refused ({type(e).__name__}: {str(e)[:200]})') from None
+        why = f'{type(e).__name__}: {str(e)[:200]}'
+        raise ValueError(f'{path}: not a galaxy_fastai checkpoint, refused ({why})') from None
     if not isinstance(st, dict) or CHECKPOINT_KEYS - set(st):
         missing = sorted(CHECKPOINT_KEYS - set(st)) if isinstance(st, dict) else 'everything'
         raise ValueError(f'{path}: not a galaxy_fastai checkpoint (missing {missing})')

@@ -41,7 +41,8 @@ def test_readme_in_step_with_index():
 
 def _index_nb(tmp_path):
     nb = new_notebook(cells=[
-        new_markdown_cell('# galaxy-fastai\n\n> A reproduction.\n\nSee [the data](03_data.ipynb) and [docs](https://x.org/a.ipynb).'),
+        new_markdown_cell('# galaxy-fastai\n\n> A reproduction.\n\n'
+                          'See [the data](03_data.ipynb) and [docs](https://x.org/a.ipynb).'),
         new_code_cell('#| hide\nfrom galaxy_fastai.selection import *'),
         new_code_cell('#| eval: false\nmake demo'),
         new_code_cell('print(1+1)', outputs=[new_output('stream', name='stdout', text='2\n')]),
