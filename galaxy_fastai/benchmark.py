@@ -338,8 +338,8 @@ def cv_summary(fold_dirs, run:str, class_names) -> tuple:
     per_fold = table.drop(columns='galaxies').astype(float)
     table.loc['mean of folds'], table.loc['sd of folds'] = per_fold.mean(), per_fold.std()
     table.loc['pooled'] = dict(galaxies=len(oof), **headline(oof.label.to_numpy(), pooled, class_names))
-    return table, oof.assign(pred=pooled['mean'].argmax(1), **{f'p_{c}': pooled['mean'][:, i] for i,
-        c in enumerate(class_names)})
+    probs = {f'p_{c}': pooled['mean'][:, i] for i, c in enumerate(class_names)}
+    return table, oof.assign(pred=pooled['mean'].argmax(1), **probs)
 
 # %% ../nbs/15_benchmark.ipynb #fd253eeb
 def cv_compare(fold_dirs, runs, class_names, rare:str='cigar') -> tuple:

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from fastcore.script import bool_arg, call_parse
 
 from .selection import SelectionError
-from .runs import (RunFolderError, demo, evaluate_run, export_run, predict_images, print_report,
-                                speed_callbacks, train_run)
+from .images import cache_table, prune_caches
+from .runs import (RunFolderError, check_range, demo, evaluate_run, export_run, predict_images,
+                                print_report, speed_callbacks, train_run)
 from .benchmark import (ABLATION_IMAGES, ABLATION_MODEL, BASELINES, BENCH_BS, DEFAULT_ABLATIONS, LONG_BS,
                                      LONG_IMAGES, LONG_MODELS, MAIN_IMAGES, PAPER_NET_IMAGES, RECIPE_NAMES, VARIANTS,
                                      run_benchmark)
@@ -22,13 +23,20 @@ from .selection import CV_FOLDS, SPLIT_SEED
 from .scaling import CLUSTER_BS, check_single_process, predict_cluster
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'ints', 'names', 'reported', 'galaxy_train', 'galaxy_evaluate', 'galaxy_predict', 'galaxy_export',
-           'galaxy_demo', 'galaxy_benchmark']
+__all__ = ['USER_ERRORS', 'ints', 'json_object', 'names', 'reported', 'galaxy_train', 'galaxy_evaluate', 'galaxy_predict',
+           'galaxy_export', 'galaxy_cache', 'galaxy_demo', 'galaxy_benchmark']
 
 # %% ../nbs/14_cli.ipynb #57b88c8c
 def ints(s:str|None) -> list|None:
     "'180,200' → [180, 200]; None stays None."
     return None if s is None else [int(v) for v in str(s).split(',') if v.strip()]
+
+def json_object(option:str, s:str) -> dict:
+    "The JSON object `s` of command-line option `option`, or a `ValueError` naming it."
+    try: d = json.loads(s)
+    except json.JSONDecodeError as e: raise ValueError(f'{option} is not a JSON object: {e}') from None
+    if not isinstance(d, dict): raise ValueError(f'{option} must be a JSON object, not {s!r}')
+    return d
 
 def names(s:str|None) -> list:
     "'a,b,' → ['a', 'b']."
@@ -73,14 +81,16 @@ def galaxy_train(
     compile:bool_arg=False,  # With --graph: torch.compile the model before recording it
     valid_every:int=None,    # Validate after every this many epochs only (speed.ValidEvery)
     procs:int=1,             # Processes to train on: one a GPU, else CPU processes; they split the recipe's batch
+    changes:str='{}',        # JSON object of recipe fields to change, e.g. '{"vote_smoothing": 0.5, "label_smoothing": 0}'
+    on_error:str='raise',    # Unusable images: 'raise' (one report of all, in OUT/bad_images.csv) or 'skip' the rest
 ):
     "Train a network by a recipe into a run folder; Ctrl-C or SIGTERM checkpoints, --resume continues."
     with reported('galaxy-train'):
-        try: kw = json.loads(model_kwargs)
-        except json.JSONDecodeError as e: raise ValueError(f'--model-kwargs is not a JSON object: {e}') from None
+        kw, ch = json_object('--model-kwargs', model_kwargs), json_object('--changes', changes)
         learn = train_run(model, data, manifest, recipe, config, out, max_iters, bs, lr, every, resume, overwrite, seed,
                           workers, kw, threads=threads, source=source, split=split,
-                          cbs=speed_callbacks(prefetch, graph, compile, valid_every), procs=procs)
+                          cbs=speed_callbacks(prefetch, graph, compile, valid_every), procs=procs, on_error=on_error,
+                          changes=ch)
     if learn is not None and learn.interrupted: sys.exit(130)
 
 # %% ../nbs/14_cli.ipynb #b263db1c
@@ -114,13 +124,14 @@ def galaxy_predict(
     path_col:str='path',           # Catalogue inputs: the column of image paths (relative to the catalogue)
     id_col:str=None,               # Catalogue inputs: the column of identifiers (default: the file names)
     overwrite:bool_arg=False,      # With --cluster: replace another job's partitions in the .parquet --out
+    on_error:str='skip',           # Unreadable images: 'skip' (rows with their error) or 'raise' (fail, listing them)
 ):
     "Classify galaxy images with a trained run: one row per input; unreadable files are listed, not fatal."
     with reported('galaxy-predict'):
         if cluster is None:
             check_single_process(names(inputs), out, runtime=runtime, partition_size=partition_size,
                                  overwrite=overwrite or None)
-            predict_images(run, names(inputs), out, ints(qs), bs or 64, workers, tta=tta)
+            predict_images(run, names(inputs), out, ints(qs), bs or 64, workers, tta=tta, on_error=on_error)
         else: predict_cluster(run, names(inputs), out, cluster, ints(qs), tta, runtime, bs or CLUSTER_BS,
                               partition_size or 512, path_col, id_col, overwrite=overwrite)
 
@@ -136,6 +147,24 @@ def galaxy_export(
 ):
     "Export a trained run as model.pt2 (torch.export), model.onnx and model.ts (TorchScript), all without fastai."
     with reported('galaxy-export'): export_run(run, out, ints(qs), learner=learner, tta=tta, onnx=onnx, runtime=runtime)
+
+# %% ../nbs/14_cli.ipynb #d9a938a2
+@call_parse
+def galaxy_cache(
+    prune:bool_arg=False,   # Remove stale builds and the least recently used caches beyond --max-gb
+    max_gb:float=None,      # Size the caches may take, in GB (default: images.CACHE_MAX_BYTES)
+    keep:int=2,             # Never remove the this many most recently used caches
+):
+    "List the decoded-once crop caches (in $GALAXY_FASTAI_HOME/crops), or prune them."
+    with reported('galaxy-cache'):
+        check_range('max_gb', max_gb, lo=0); check_range('keep', keep, lo=0, integer=True)
+        if prune:
+            gone = prune_caches(max_bytes=None if max_gb is None else int(max_gb * 1e9), keep=keep)
+            print(f'removed {len(gone)} caches, {gone.bytes.sum() / 1e9 if len(gone) else 0:.2f} GB'
+                  + (f':\n{gone.to_string(index=False)}' if len(gone) else ''))
+        t = cache_table()
+        print(f'{len(t)} caches, {t.bytes.sum() / 1e9 if len(t) else 0:.2f} GB'
+              + (f':\n{t.to_string(index=False)}' if len(t) else ''))
 
 # %% ../nbs/14_cli.ipynb #9175bee7
 @call_parse

@@ -33,7 +33,7 @@ from .selection import (SPLIT_SEED, assign_classes, caption, class_names_for, ga
                                      plot_class_counts, plot_examples, read_manifest, read_solutions, solutions_csv,
                                      split_manifest, table1, table2, thresholds_for, write_manifest)
 from .mock import mock_data
-from .images import read_centre
+from .images import BadImagesError, read_centre, write_bad_images
 from .data import (AUTHORS_TEST_SCALE, CACHE_SIDE, CROP, RESIZE, RESIZERS, TEST_SCALES, centre_crop,
                                 galaxy_dls, labels_of, manifest_class_names, paper_batch_tfms, per_image_standardize,
                                 predict_multiscale, tf1_taps)
@@ -45,15 +45,16 @@ from .metrics import DihedralTTA, evaluation_report
 from .speed import CudaGraphModel, CudaGraphTfms, PrefetchBatches, ValidEvery, device_dls
 
 # %% auto #0
-__all__ = ['RUN_FILE', 'WEIGHTS_FILE', 'HISTORY_FILE', 'SPLIT_FILE', 'RUN_OUTPUTS', 'SPLITS_FOR_RUNS', 'IMAGE_SUFFIXES',
-           'EXPORT_SAMPLE_SIDE', 'EXPORT_MAX_SIDE', 'RUNTIMES', 'EXPORT_VERSION', 'DEMO_MODEL', 'selection_report',
-           'progress_bars', 'ProgressLines', 'set_progress', 'atomic_write', 'write_run_info', 'read_run_info',
-           'load_weights', 'build_model', 'load_run_model', 'run_tta', 'with_tta', 'RunFolderError', 'check_range',
-           'prepare_out', 'data_root', 'run_split', 'run_dls', 'recipe_with_config', 'check_train_args', 'new_run_info',
-           'SkipValidation', 'speed_callbacks', 'run_recipe', 'distrib_env', 'setup_process_group', 'RankDL',
-           'SplitBatchDL', 'RankSync', 'train_procs', 'train_run', 'check_qs', 'evaluate_run', 'print_report',
-           'expand_inputs', 'ImageFiles', 'predict_tfms', 'predict_images', 'resize_square', 'resize_crop_square',
-           'dihedral_views', 'GalaxyClassifier', 'file_sha256', 'export_run', 'demo']
+__all__ = ['RUN_FILE', 'WEIGHTS_FILE', 'HISTORY_FILE', 'SPLIT_FILE', 'BAD_IMAGES_FILE', 'RUN_OUTPUTS', 'SPLITS_FOR_RUNS',
+           'ON_ERROR', 'IMAGE_SUFFIXES', 'EXPORT_SAMPLE_SIDE', 'EXPORT_MAX_SIDE', 'RUNTIMES', 'EXPORT_VERSION',
+           'DEMO_MODEL', 'selection_report', 'progress_bars', 'ProgressLines', 'set_progress', 'atomic_write',
+           'write_run_info', 'read_run_info', 'load_weights', 'build_model', 'load_run_model', 'run_tta', 'with_tta',
+           'RunFolderError', 'check_range', 'prepare_out', 'data_root', 'run_split', 'run_dls', 'recipe_with_config',
+           'check_train_args', 'new_run_info', 'SkipValidation', 'speed_callbacks', 'run_recipe', 'distrib_env',
+           'setup_process_group', 'RankDL', 'SplitBatchDL', 'RankSync', 'train_procs', 'run_loaders', 'train_run',
+           'check_qs', 'evaluate_run', 'print_report', 'expand_inputs', 'ImageFiles', 'predict_tfms',
+           'first_unreadable', 'predict_images', 'resize_square', 'resize_crop_square', 'dihedral_views',
+           'GalaxyClassifier', 'file_sha256', 'export_run', 'demo']
 
 # %% ../nbs/12_runs.ipynb #aa1a45d1
 def selection_report(root, out, seed:int=SPLIT_SEED, thresholds:dict|None=None) -> dict:
@@ -123,7 +124,8 @@ def atomic_write(path, write) -> Path:
 
 # %% ../nbs/12_runs.ipynb #9ee11bb2
 RUN_FILE, WEIGHTS_FILE, HISTORY_FILE, SPLIT_FILE = 'run.json', 'model.pth', 'history.csv', 'split.csv'
-RUN_OUTPUTS = (RUN_FILE, WEIGHTS_FILE, HISTORY_FILE, SPLIT_FILE, CHECKPOINT_NAME, 'eval', 'export')
+BAD_IMAGES_FILE = 'bad_images.csv'
+RUN_OUTPUTS = (RUN_FILE, WEIGHTS_FILE, HISTORY_FILE, SPLIT_FILE, CHECKPOINT_NAME, BAD_IMAGES_FILE, 'eval', 'export')
 "What `train_run` and the other commands write into a run folder."
 
 def write_run_info(out, info:dict) -> Path:
@@ -207,11 +209,12 @@ def prepare_out(out, resume:bool=False, overwrite:bool=False) -> str:
     if out.exists() and not out.is_dir(): raise RunFolderError(f'{out} is a file, not a folder')
     entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if resume:
-        if RUN_FILE not in entries: raise RunFolderError(f'{out}: no {RUN_FILE}, so no run to resume; start one '
-                                                         f'without --resume')
+        if RUN_FILE not in entries:
+            raise RunFolderError(f'{out}: no {RUN_FILE}, so no run to resume; start one without --resume')
         return 'finished' if read_run_info(out).get('status') == 'done' else 'resume'
     if not entries: return 'new'
-    if not overwrite:
+    failed = RUN_FILE in entries and json.loads((out/RUN_FILE).read_text()).get('status') == 'failed'
+    if not (overwrite or failed):   # a run that failed before its first step holds nothing to lose
         raise RunFolderError(f'{out} already holds {_describe(out, entries)}: pass --resume to continue a run, '
                              '--overwrite to replace it, or choose another --out')
     for name in RUN_OUTPUTS:
@@ -223,6 +226,9 @@ def prepare_out(out, resume:bool=False, overwrite:bool=False) -> str:
 # %% ../nbs/12_runs.ipynb #9d77a6bc
 SPLITS_FOR_RUNS = ('9:1', 'none')
 "`train_run(split=…)`: the paper's stratified 9:1 split, or every labelled galaxy in training."
+
+ON_ERROR = ('raise', 'skip')
+"What a command does with unusable images: refuse them all in one report, or leave them out (and list them)."
 
 def data_root(data) -> Path:
     "The data root for `data`: 'mock' → the mock galaxies, else a folder in the Kaggle layout (default `$GALAXY_DATA`)."
@@ -243,32 +249,34 @@ def run_dls(info:dict, bs:int|None=None, workers:int=0, device=None, progress:bo
     make = device_dls if source == 'device' else galaxy_dls
     kw = {**info.get('data_kwargs', {}), **({'source': source} if source not in (None, 'device') else {})}
     return make(info['data'], info['manifest'], bs=bs or info['schedule']['bs'], num_workers=workers, device=device,
-                progress=progress, **kw)
+                progress=progress, on_error=info.get('on_error', 'raise'), **kw)
 
 # %% ../nbs/12_runs.ipynb #7d7105a5
-def recipe_with_config(recipe:str, config=None):
-    "The recipe named `recipe`, its budget (for a step schedule, its whole schedule) taken from `config` if given."
-    r = get_recipe(recipe)
+def recipe_with_config(recipe:str, config=None, changes:dict|None=None):
+    "Recipe `recipe` with `changes` to its fields, its budget (a step schedule: all of it) from `config` if given."
+    r = get_recipe(recipe, **(changes or {}))
     if config is None: return r
     c = get_config(config)
     return get_recipe(r, schedule=c if r.scheduler == 'step' else replace(r.schedule, max_iters=c.max_iters, bs=c.bs))
 
-def check_train_args(model, recipe, config, max_iters, bs, lr, every, workers, threads, source, split):
+def check_train_args(model, recipe, config, max_iters, bs, lr, every, workers, threads, source, split,
+                     on_error='raise', changes=None):
     "Refuse options out of range, unknown names and contradictions, before anything is written."
-    r = recipe_with_config(recipe, config)
+    r = recipe_with_config(recipe, config, changes)
+    if on_error not in ON_ERROR: raise ValueError(f'--on-error must be one of {ON_ERROR}, not {on_error!r}')
     if (model or r.model) not in MODELS: raise ValueError(f"unknown model {model!r}; valid names: {', '.join(MODELS)}")
-    for k, v in dict(max_iters=max_iters, bs=bs, every=every, threads=threads).items(): check_range(k, v, lo=1,
-        integer=True)
+    for k, v in dict(max_iters=max_iters, bs=bs, every=every, threads=threads).items():
+        check_range(k, v, lo=1, integer=True)
     check_range('workers', workers, lo=0, integer=True)
     if lr is not None and not lr > 0: raise ValueError(f'--lr must be > 0, not {lr}')
-    if source not in (None, 'cache', 'jpeg',
-                      'device'): raise ValueError(f"--source must be cache, jpeg or device, not {source!r}")
+    if source not in (None, 'cache', 'jpeg', 'device'):
+        raise ValueError(f"--source must be cache, jpeg or device, not {source!r}")
     if split not in SPLITS_FOR_RUNS: raise ValueError(f'--split must be one of {SPLITS_FOR_RUNS}, not {split!r}')
     return r
 
 # %% ../nbs/12_runs.ipynb #cdd9cd44
 def new_run_info(out:Path, model, recipe:str, r, root, manifest, max_iters, bs, lr, model_kwargs, data_kwargs, seed,
-                 split) -> dict:
+                 split, on_error:str='raise') -> dict:
     "Make the split if none is given and describe the new run; the recipe is stored as run, with its final schedule."
     model = model or r.model
     if manifest is None:
@@ -281,7 +289,7 @@ def new_run_info(out:Path, model, recipe:str, r, root, manifest, max_iters, bs, 
     return dict(model=model, model_kwargs=model_kwargs or {}, class_names=names, recipe=recipe,
                 recipe_settings=recipe_to_dict(get_recipe(r, schedule=sched, lrs={})), schedule=asdict(sched),
                 data=str(root), manifest=str(Path(manifest).resolve()), data_kwargs=data_kwargs, tta=r.tta, seed=seed,
-                split=split, status='running', torch=torch.__version__)
+                split=split, on_error=on_error, status='running', torch=torch.__version__)
 
 # %% ../nbs/12_runs.ipynb #5e19c516
 class SkipValidation(Callback):
@@ -457,7 +465,7 @@ def train_procs(procs:int, **kwargs) -> SimpleNamespace:
 
 # %% ../nbs/12_runs.ipynb #e8681543
 def _prepare_run(out:Path, model, data, manifest, recipe, r, config, max_iters, bs, lr, resume, overwrite, seed,
-                 model_kwargs, data_kwargs, split) -> tuple:
+                 model_kwargs, data_kwargs, split, on_error='raise') -> tuple:
     "Check the folder and write `run.json` of a new run, or read a resumed one's: (state, info)."
     state = prepare_out(out, resume, overwrite)
     if state == 'finished':
@@ -468,7 +476,7 @@ def _prepare_run(out:Path, model, data, manifest, recipe, r, config, max_iters, 
     if manifest is not None: read_manifest(manifest)
     out.mkdir(parents=True, exist_ok=True)
     info = new_run_info(out, model, recipe or 'paper', r, root, manifest, max_iters, bs, lr, model_kwargs, data_kwargs,
-                        seed, split)
+                        seed, split, on_error)
     write_run_info(out, info)
     return state, info
 
@@ -480,27 +488,43 @@ def _launch(procs:int, kw:dict, r):
     if not kw['resume']: data_root(kw['data'])
     return train_procs(procs, **kw)
 
+# %% ../nbs/12_runs.ipynb #7b13edc3
+def run_loaders(info:dict, out:Path, rank:int=0, **kwargs):
+    "`run_dls` of a run; every unusable image of its data goes to OUT/bad_images.csv, and a refusal marks it failed."
+    try: dls = run_dls(info, **kwargs)
+    except BadImagesError as e:
+        if rank: raise
+        where = write_bad_images(e.skipped, out/BAD_IMAGES_FILE)
+        write_run_info(out, {**info, 'status': 'failed', 'failure': f'{len(e.skipped)} unusable images'})
+        raise BadImagesError(e.skipped, e.total, where) from None
+    if len(dls.skipped) and not rank:
+        write_bad_images(dls.skipped, out/BAD_IMAGES_FILE)
+        print(f'{len(dls.skipped)} unusable images left out (--on-error skip): listed in {out/BAD_IMAGES_FILE}')
+    return dls
+
 # %% ../nbs/12_runs.ipynb #78f4bf1b
 def train_run(model:str|None=None, data='mock', manifest=None, recipe:str|None=None, config=None, out='outputs/train',
               max_iters:int|None=None, bs:int|None=None, lr:float|None=None, every:int|None=None, resume:bool=False,
               overwrite:bool=False, seed:int=0, workers:int=0, model_kwargs:dict|None=None, data_kwargs:dict|None=None,
               bars:bool|None=None, fast:bool|None=None, threads:int|None=None, cbs=None, source:str|None=None,
-              split:str='9:1', procs:int=1):
+              split:str='9:1', procs:int=1, on_error:str='raise', changes:dict|None=None):
     "Train `model` by `recipe` on `data` (`split` or `manifest`) into run folder `out`, resumably; `procs` processes."
     kw, out = {k: v for k, v in locals().items() if k != 'procs'}, Path(out)
-    r = check_train_args(model, recipe or 'paper', config, max_iters, bs, lr, every, workers, threads, source, split)
+    r = check_train_args(model, recipe or 'paper', config, max_iters, bs, lr, every, workers, threads, source, split,
+                         on_error, changes)
     if check_range('procs', procs, lo=1, integer=True) > 1 and num_distrib() < 2: return _launch(procs, kw, r)
     rank, world, _ = distrib_env()
     if world > 1: setup_process_group()
     state, info = (None, None) if rank else _prepare_run(out, model, data, manifest, recipe, r, config, max_iters, bs,
-                                                         lr, resume, overwrite, seed, model_kwargs, data_kwargs, split)
+                                                         lr, resume, overwrite, seed, model_kwargs, data_kwargs, split,
+                                                         on_error)
     if world > 1: state = _broadcast_object(state)          # rank 0 has written run.json by now
     if state == 'finished': return None
     info = info or read_run_info(out)
     if threads: torch.set_num_threads(threads)
     r = run_recipe(info)
     if rank: torch.distributed.barrier()                     # rank 0 builds the image cache first
-    dls = run_dls(info, workers=workers, progress=bool(bars) and not rank, source=source)
+    dls = run_loaders(info, out, rank, workers=workers, progress=bool(bars) and not rank, source=source)
     if world > 1 and not rank: torch.distributed.barrier()
     seed_everything(info['seed'] + rank, dls)                # after the loaders: a cache build draws no seeds then
     votes = read_solutions(solutions_csv(info['data'])) if r.vote_smoothing or r.vote_regression else None
@@ -622,11 +646,16 @@ def _predict_rows(model, names, pipes, dl, paths, device, bars):
             print(f'{n}/{len(paths)} images, {n / (time.perf_counter() - t0):.1f} img/s', flush=True)
 
 # %% ../nbs/12_runs.ipynb #a0e3e177
+def first_unreadable(bad:list, n:int=5) -> str:
+    "The first `n` of (path, reason) pairs `bad`, a line each, and how many more."
+    return '\n'.join([f'  {p}: {e}' for p, e in bad[:n]] + ([f'  … and {len(bad) - n} more'] if len(bad) > n else []))
+
 def predict_images(run, inputs, out='predictions.csv', qs=None, bs:int=64, workers:int=0, device=None,
-                   bars:bool|None=None, tta:bool|None=None) -> dict:
+                   bars:bool|None=None, tta:bool|None=None, on_error:str='skip') -> dict:
     "Classify image files `inputs` with run `run`, `bs` at a time: one CSV row per input, unreadable ones listed."
-    qs, _, _ = check_qs(qs or (AUTHORS_TEST_SCALE,)), check_range('bs', bs, 1, integer=True), check_range('workers',
-        workers, 0)
+    qs = check_qs(qs or (AUTHORS_TEST_SCALE,))
+    check_range('bs', bs, 1, integer=True); check_range('workers', workers, 0, integer=True)
+    if on_error not in ON_ERROR: raise ValueError(f'--on-error must be one of {ON_ERROR}, not {on_error!r}')
     paths, device = expand_inputs(inputs), device or default_device()
     model, info = load_run_model(run, device)
     model, names, pipes = with_tta(model, info, tta), info['class_names'], [predict_tfms(q, info) for q in qs]
@@ -639,9 +668,12 @@ def predict_images(run, inputs, out='predictions.csv', qs=None, bs:int=64, worke
             w = csv.writer(f); w.writerow(header)
             for row in _predict_rows(model, names, pipes, dl, paths, device, progress_bars() if bars is None else bars):
                 w.writerow(row); rows.append((row[-1], row[-2]))
-        if all(e for _,
-               e in rows): raise ValueError(f'none of the {len(rows)} inputs could be read (e.g. {rows[0][0]}: '
-                                                     f'{rows[0][1]}); {out} left as it was')
+        bad = [(p, e) for p, e in rows if e]
+        if len(bad) == len(rows): raise ValueError(f'none of the {len(rows)} inputs could be read:\n'
+                                                   f'{first_unreadable(bad)}\n{out} left as it was')
+        if bad and on_error == 'raise': raise ValueError(f'{len(bad)} of the {len(rows)} inputs could not be read:\n'
+                                                         f'{first_unreadable(bad)}\n{out} left as it was '
+                                                         '(--on-error skip writes them as rows with their error)')
     atomic_write(out, write)
     return _predict_summary(out, rows, time.perf_counter() - t0, qs, run_tta(info, tta))
 
@@ -656,8 +688,8 @@ def _predict_summary(out:Path, rows:list, secs:float, qs, tta:bool) -> dict:
                load=round(os.getloadavg()[0], 2))
     print(f"{n} images → {out} in {secs:.1f} s ({res['images_per_s']} img/s at Q={','.join(map(str, qs))}"
           f"{' × 8 views' if tta else ''}, peak RSS {res['peak_rss_mb']} MB, load {res['load']})")
-    if bad: print(f'{len(bad)} unreadable file(s), listed in {bad_file}:\n' + '\n'.join(f'  {p}: {e}' for p,
-        e in bad[:10]))
+    if bad:
+        print(f'{len(bad)} unreadable file(s), listed in {bad_file}:\n' + '\n'.join(f'  {p}: {e}' for p, e in bad[:10]))
     return res
 
 # %% ../nbs/12_runs.ipynb #3b146537
