@@ -27,8 +27,11 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/galaxy-demo --out $(OUT)
 
-## Library in sync with notebooks, notebooks clean, lint, then every notebook and tests/ under pytest.
+## Library in sync with notebooks, notebooks clean, lint, then every notebook under nbdev's runner (`tst_flags` of
+## pyproject.toml skipped unless named in GALAXY_FASTAI_FLAGS), then tests/ under pytest (its summary line is the last).
+NBDEV_TEST = $(BIN)/nbdev-test --n-workers 2 --flags "$$GALAXY_FASTAI_FLAGS"
 test: install check-sync lint
+	$(NBDEV_TEST)
 	$(BIN)/python -m pytest -q
 
 ## Notebooks are the source: exporting and cleaning must change nothing.
@@ -48,7 +51,7 @@ lint: install
 
 ## The same suite with the `slow` cells forced on (real-data checks and benchmarks).
 test-slow: install
-	GALAXY_FASTAI_FLAGS=slow $(BIN)/python -m pytest -q
+	export GALAXY_FASTAI_FLAGS=slow; $(NBDEV_TEST) && $(BIN)/python -m pytest -q
 
 ## The docs site in _docs/ from the outputs saved in the notebooks: `nbdev-docs` where Quarto is on PATH; otherwise
 ## nbdev's own processing, then MkDocs + Material (tools/build_docs.py, mkdocs.yml). README.md follows nbs/index.ipynb.

@@ -282,7 +282,7 @@ TEXT_JITTER = dict(brightness=63/255, contrast=(0.2, 1.8), saturation=(0.5, 1.5)
 "§4.2's four distortions with `PAPER_JITTER`'s ranges, saturation and hue first (on [0, 1] pixels), never clipped."
 
 SURVIVING_JITTER = dict(gamma=(0.8, 1.25), channel_gain=(0.9, 1.1), clip=True)
-"An option: gamma (log-uniform) and per-channel gain, colour changes that per-image whitening keeps."
+"The default: gamma (log-uniform) and per-channel gain, colour changes that per-image whitening keeps."
 
 # %% ../nbs/03_data.ipynb #0d9d692e
 def _per_image(v, x):
@@ -396,7 +396,7 @@ class Whiten(Transform):
 
 # %% ../nbs/03_data.ipynb #7773c36f
 def paper_batch_tfms(train_scale=TRAIN_SCALE, test_scale:int=AUTHORS_TEST_SCALE, resize:str='tf1',
-                     jitter:dict|None=PAPER_JITTER) -> list:
+                     jitter:dict|None=SURVIVING_JITTER) -> list:
     "The paper's steps in order, on uint8 crops: S/Q crop + resize, to float, crop, dihedral, colour, whiten."
     tfms = [ScaleCropResize(train_scale, test_scale, RESIZE, resize), IntToFloatTensor(), BatchRandomCrop(CROP),
             BatchDihedral()]
@@ -491,7 +491,7 @@ def _served(source, labels:dict, vocab, num_workers:int, device) -> tuple:
     return GalaxyItem(source, labels, vocab), [], GalaxyDL, device
 
 def source_dls(source, ids, labels:dict, vocab, splits, bs:int=128, test_scale:int=AUTHORS_TEST_SCALE,
-               train_scale=TRAIN_SCALE, resize:str='tf1', jitter:dict|None=PAPER_JITTER, num_workers:int=0,
+               train_scale=TRAIN_SCALE, resize:str='tf1', jitter:dict|None=SURVIVING_JITTER, num_workers:int=0,
                device=None, pin_memory:bool|None=None, **kwargs):
     "The paper's DataLoaders of GalaxyIDs `ids` from crop `source`, labelled by `labels`; `splits`: train/valid places."
     item, first, dl_type, device = _served(source, labels, vocab, num_workers, device)
@@ -529,7 +529,7 @@ def manifest_dls(src, manifest:pd.DataFrame, skipped:pd.DataFrame|None=None, **k
 
 # %% ../nbs/03_data.ipynb #c125dfd8
 def galaxy_dls(root, manifest, bs:int=128, source:str='cache', test_scale:int=AUTHORS_TEST_SCALE,
-               train_scale=TRAIN_SCALE, resize:str='tf1', jitter:dict|None=PAPER_JITTER, on_error:str='raise',
+               train_scale=TRAIN_SCALE, resize:str='tf1', jitter:dict|None=SURVIVING_JITTER, on_error:str='raise',
                cache_home=None, num_workers:int=0, device=None, pin_memory:bool|None=None, progress:bool=True,
                **kwargs):
     "DataLoaders of a split manifest's galaxies under `root`: train = split 'train', augmented; valid = 'test' at Q."
@@ -542,7 +542,7 @@ def galaxy_dls(root, manifest, bs:int=128, source:str='cache', test_scale:int=AU
 FIGURE6_GALAXY = 237308
 "The spiral galaxy of the paper's Figure 6."
 
-def preprocessing_steps(img, s:int=220, seed:int=0, resize:str='tf1', jitter:dict|None=PAPER_JITTER) -> list:
+def preprocessing_steps(img, s:int=220, seed:int=0, resize:str='tf1', jitter:dict|None=TEXT_JITTER) -> list:
     "Figure 6: (title, 3×H×W float image) after each training step, for an uint8 H×W×3 image `img`."
     g = torch.Generator().manual_seed(seed)
     x = torch.from_numpy(np.array(img)).permute(2, 0, 1)[None]

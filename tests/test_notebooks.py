@@ -1,30 +1,39 @@
-"""One pytest test per notebook, each run by nbdev's own runner (`nbdev.test.test_nb`).
-
-nbdev's runner honours `#| eval: false` and the `tst_flags` of pyproject.toml (`slow`, `gpu`):
-flagged cells are skipped unless named in the environment variable GALAXY_FASTAI_FLAGS
-(space separated), which `make test-slow` sets to `slow`.
+"""The notebooks are executed by `nbdev-test` in `make test`, before pytest (`tst_flags` of pyproject.toml skipped
+unless named in GALAXY_FASTAI_FLAGS: `make test-slow` sets `slow`); `tests/test_colab.py` runs two of them again from
+an installed wheel. Here only cheap checks that nbdev's runner finds the notebooks and skips what it should: none of
+them is executed twice.
 """
-import os
+import re
 from pathlib import Path
 
-import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb as run_notebook
+from nbdev.doclinks import nbglob
+from nbdev.test import nb_test_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = get_config(ROOT)
-NOTEBOOKS = sorted(CFG.nbs_path.glob('*.ipynb'))
 SKIP_FLAGS = CFG.tst_flags.split()
-FORCE_FLAGS = os.environ.get('GALAXY_FASTAI_FLAGS', '').split()
 
 
-def test_notebooks_found():
-    "The suite must never pass by finding nothing to run."
-    assert len(NOTEBOOKS) >= 2, f'no notebooks found in {CFG.nbs_path}'
+def test_nbdev_test_finds_the_notebooks():
+    "The files `nbdev-test` collects (its own glob) are every notebook of nbs/, numbered ones among them."
+    found = {p.name for p in nbglob(CFG.nbs_path, as_path=True)}
+    on_disk = {p.name for p in CFG.nbs_path.glob('*.ipynb') if not p.name.startswith(('_', '.'))}
+    assert found == on_disk
+    assert len([n for n in found if re.match(r'\d\d_', n)]) >= 10, sorted(found)
 
 
-@pytest.mark.parametrize('nb', NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook(nb):
-    ok, secs = run_notebook(nb, skip_flags=SKIP_FLAGS, force_flags=FORCE_FLAGS, basepath=ROOT,
-                            showerr=True, cell_timeout=CFG.cell_timeout)
-    assert ok, f'{nb.name} failed (traceback above, on stderr)'
+def test_flagged_cells_are_skipped():
+    "`slow` and `gpu` are skipped by default, and a notebook with such cells still has cells to run."
+    assert {'slow', 'gpu'} <= set(SKIP_FLAGS)
+    nb = CFG.nbs_path/'15_benchmark.ipynb'
+    run, forced = nb_test_cells(nb, SKIP_FLAGS), nb_test_cells(nb, SKIP_FLAGS, ['slow'])
+    assert run and len(forced) > len(run)
+    assert not any(re.search(r'^#\|\s*slow', c.source, re.M) for c in run)
+
+
+def test_make_test_runs_nbdev_test():
+    "`make test` runs nbdev's runner over the notebooks before pytest (the last line stays pytest's summary)."
+    rule = re.search(r'^test:.*\n((?:\t.*\n)+)', (ROOT/'Makefile').read_text(), re.M).group(1)
+    steps = [s.strip() for s in rule.splitlines()]
+    assert steps == ['$(NBDEV_TEST)', '$(BIN)/python -m pytest -q'], steps
