@@ -24,7 +24,8 @@ from fastcore.basics import patch_to
 
 from .selection import assign_classes, thresholds_for
 from .images import galaxy_cache
-from .data import AUTHORS_JITTER, PAPER_JITTER, RESIZERS, SURVIVING_JITTER, labels_of, source_dls
+from .data import (AUTHORS_JITTER, PAPER_JITTER, RESIZERS, SURVIVING_JITTER, TEXT_JITTER, labels_of,
+                                source_dls)
 from .models import MODELS, get_model
 from .train import (AUTHORS_CODE_SCHEDULE, PAPER_SCHEDULE, LossOnDevice, Schedule, default_device_fast,
                                  scaled, schedule_learner)
@@ -37,7 +38,7 @@ __all__ = ['JITTERS', 'OPTIMISERS', 'SCHEDULERS', 'RECIPE_FIELDS', 'CPU_BATCH', 
            'VoteRegression', 'recipe_loss', 'recipe_callbacks', 'recipe_learner']
 
 # %% ../nbs/08_recipes.ipynb #17cd651a
-JITTERS = dict(paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_JITTER, none=None)
+JITTERS = dict(text=TEXT_JITTER, paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_JITTER, none=None)
 "Colour jitters of `03_data` by name."
 
 # %% ../nbs/08_recipes.ipynb #3d4843bd
@@ -56,7 +57,7 @@ class Recipe:
     class_weight_power: float = 0.
     vote_smoothing: float = 0.
     vote_regression: float = 0.
-    jitter: str = 'paper'
+    jitter: str = 'text'
     resize: str = 'tf1'
     tta: bool = False
     model: str = 'galaxy_resnet'
@@ -119,7 +120,7 @@ BN_FREE = ('dieleman', 'simple_cnn')
 "The registry's networks without BatchNorm, which need a lower rate than the others."
 
 RECIPES = {
-    'paper': Recipe(lrs={m: 0.01 for m in BN_FREE}, about='§4.5 of the paper'),
+    'paper': Recipe(lrs={m: 0.01 for m in BN_FREE}, about="§4.5 of the paper, §4.2's jitter as written"),
     'authors_code': Recipe(AUTHORS_CODE_SCHEDULE, lrs={m: 0.01 for m in BN_FREE}, jitter='authors',
                            model='galaxy_resnet_authors', about="the authors' TensorFlow code"),
     'improved': Recipe(IMPROVED_SCHEDULE, 'adam', 'one_cycle', lrs={m: 1e-3 for m in BN_FREE}, label_smoothing=0.1,
