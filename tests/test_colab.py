@@ -88,3 +88,30 @@ def test_notebook_from_wheel(colab, name):
                        cwd=work, env=env, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, f'{name} failed as Colab runs it:\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}'
     assert 'passed' in r.stdout.splitlines()[-1]
+
+
+COLAB_MARK = "if 'google.colab' in sys.modules:"
+
+
+def test_every_numbered_notebook_opens_with_the_colab_cell():
+    "Each numbered notebook's first cell installs the package on Colab only, and is hidden from the docs."
+    import nbformat
+    for p in sorted((ROOT/'nbs').glob('[0-9][0-9]_*.ipynb')):
+        first = nbformat.read(p, as_version=4).cells[0]
+        assert first.cell_type == 'code' and COLAB_MARK in first.source, f'{p.name}: no Colab cell first'
+        assert '#| hide' in first.source, f'{p.name}: the Colab cell must be hidden from the docs'
+
+
+def test_colab_cell_installs_the_repository_only_on_colab(monkeypatch):
+    "Run the cell as Colab would (with `google.colab` imported) and as anywhere else: pip only on Colab."
+    import nbformat, types
+    from unittest import mock
+    src = nbformat.read(ROOT/'nbs'/'00_selection.ipynb', as_version=4).cells[0].source
+    repo = get_config(ROOT).git_url
+    with mock.patch('subprocess.run') as run:
+        exec(src, {})
+        assert not run.called
+        monkeypatch.setitem(sys.modules, 'google.colab', types.ModuleType('google.colab'))
+        exec(src, {})
+        cmd = run.call_args.args[0]
+        assert cmd[1:4] == ['-m', 'pip', 'install'] and cmd[-1] == f'git+{repo}', cmd
