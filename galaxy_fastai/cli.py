@@ -81,7 +81,7 @@ def galaxy_train(
     compile:bool_arg=False,  # With --graph: torch.compile the model before recording it
     valid_every:int=None,    # Validate after every this many epochs only (speed.ValidEvery)
     procs:int=1,             # Processes to train on: one a GPU, else CPU processes; they split the recipe's batch
-    changes:str='{}',        # JSON object of recipe fields to change, e.g. '{"vote_smoothing": 0.5, "label_smoothing": 0}'
+    changes:str='{}',        # JSON object of recipe fields to change, e.g. '{"vote_smoothing": 0.5}'
     on_error:str='raise',    # Unusable images: 'raise' (one report of all, in OUT/bad_images.csv) or 'skip' the rest
 ):
     "Train a network by a recipe into a run folder; Ctrl-C or SIGTERM checkpoints, --resume continues."
