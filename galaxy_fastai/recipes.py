@@ -127,9 +127,8 @@ RECIPES = {
                        class_weight_power=0.5, jitter='surviving', tta=True, model='compact_cnn',
                        about='15_benchmark: class weights, label smoothing, one cycle, surviving jitter, dihedral TTA'),
 }
-RECIPES['best'] = replace(RECIPES['improved'], schedule=replace(IMPROVED_SCHEDULE, max_iters=1_728),
-                          vote_regression=0.5,
-                          model='preact_small', about='15_benchmark: the improved recipe with vote regression')
+RECIPES['best'] = replace(RECIPES['improved'], vote_regression=0.5, model='compact_cnn_deep',
+                          about='15_benchmark: the improved recipe with vote regression')
 "Every recipe by name."
 
 def get_recipe(recipe:str|Recipe='paper', **changes) -> Recipe:
