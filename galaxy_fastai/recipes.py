@@ -327,8 +327,9 @@ def after_loss(self):
 
 @patch_to(VoteRegression)
 def after_fit(self):
-    "Cut the fraction outputs off: what is saved is a plain classifier."
+    "Cut the fraction outputs off, and leave: what is saved, and predicts from now on, is a plain classifier."
     keep_outputs(self.learn.model, len(self.dls.vocab))
+    self.learn.remove_cb(self)
 
 # %% ../nbs/08_recipes.ipynb #3e433ec3
 def recipe_loss(r:Recipe, dls) -> CrossEntropyLossFlat:
