@@ -418,6 +418,7 @@ def best_run(results, recipe:str='improved', images:int|None=None) -> dict:
     images = images or max(r['images'] for r in rs)
     return max((r for r in rs if r['images'] == images), key=lambda r: (r['macro_f1'], r['accuracy']))
 
+# %% ../nbs/15_benchmark.ipynb #43ac6e7e
 def run_benchmark(out=None, data=None, paper_net_images:int=PAPER_NET_IMAGES, main_images:int=MAIN_IMAGES,
                   baselines=BASELINES, paper_net:str|None=PAPER_NET, bs:int=BENCH_BS, seed:int=0, force:bool=False,
                   predict:bool=True, threads:int|None=None, qs=TEST_SCALES, variants=VARIANTS,

@@ -135,6 +135,7 @@ def galaxy_predict(
         else: predict_cluster(run, names(inputs), out, cluster, ints(qs), tta, runtime, bs or CLUSTER_BS,
                               partition_size or 512, path_col, id_col, overwrite=overwrite)
 
+# %% ../nbs/14_cli.ipynb #0de3a471
 @call_parse
 def galaxy_export(
     run:str,             # Training run folder (from galaxy-train)

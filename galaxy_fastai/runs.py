@@ -396,6 +396,7 @@ def _bare_keys(module, state_dict, prefix, local_metadata):
     "State-dict hook of a `DistributedDataParallel`: the keys of the network it wraps, so checkpoints load into it."
     torch.nn.modules.utils.consume_prefix_in_state_dict_if_present(state_dict, prefix + 'module.')
 
+# %% ../nbs/12_runs.ipynb #dbf3d358
 class RankSync(Callback):
     "Keep N training processes in step: one stop decision, rank 0 alone writes, every rank's RNG in its checkpoints."
     order = 98   # before the `Checkpointer` (99) decides and saves
@@ -677,6 +678,7 @@ def predict_images(run, inputs, out='predictions.csv', qs=None, bs:int=64, worke
     atomic_write(out, write)
     return _predict_summary(out, rows, time.perf_counter() - t0, qs, run_tta(info, tta))
 
+# %% ../nbs/12_runs.ipynb #ff25d332
 def _predict_summary(out:Path, rows:list, secs:float, qs, tta:bool) -> dict:
     "List the unreadable inputs beside the CSV, print one line, and return the figures of a prediction."
     bad, bad_file = [(p, e) for p, e in rows if e], out.with_name(out.name + '.unreadable.txt')

@@ -212,6 +212,7 @@ def _rows(df, mask, n=5) -> str:
     more = int(mask.sum()) - n
     return ', '.join(map(str, df.index[mask][:n])) + (f' (and {more} more)' if more > 0 else '')
 
+# %% ../nbs/00_selection.ipynb #76212bef
 def validate_solutions(df:pd.DataFrame, source='table', tol:float=1e-6) -> pd.DataFrame:
     "Check a Kaggle vote-fraction table; return it with integer GalaxyIDs and float fractions."
     if 'GalaxyID' not in df.columns:
