@@ -12,7 +12,7 @@ and no broken image, follows every in-site link and anchor (an anchor must be an
 page), searches for `GalaxyResNet` (the resnet page must come first), and saves full-page
 screenshots of each page to `screenshots/` (untracked; long pages in parts `page-1.png`, ...).
 """
-import ast, importlib.util, os, shutil, subprocess, sys, time
+import ast, importlib.util, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -37,6 +37,20 @@ def test_readme_in_step_with_index():
     expected = bd.readme_text(index)
     actual = (ROOT/'README.md').read_text(encoding='utf-8') if (ROOT/'README.md').exists() else ''
     assert actual == expected, 'README.md is not in step with nbs/index.ipynb: run `make readme` and commit README.md'
+
+
+
+def test_readme_links_resolve():
+    "Every relative link and picture of README.md names a file of the checkout (a renamed notebook, a missing image)."
+    text = (ROOT/'README.md').read_text(encoding='utf-8')
+    targets = re.findall(r'\]\(([^)#\s]+)(?:#[^)]*)?\)', text)
+    local = [t for t in targets if '://' not in t and not t.startswith('mailto:')]
+    assert any(t.endswith('.png') for t in local) and any(t.endswith('.ipynb') for t in local)
+    missing = sorted({t for t in local if not (ROOT/t).exists()})
+    assert not missing, f'README.md links to files that do not exist: {missing}'
+    numbered = {p.name for p in (ROOT/'nbs').glob('[0-9][0-9]_*.ipynb')}
+    colab = set(re.findall(r'colab\.research\.google\.com/github/[^)]*/nbs/([^)/]+\.ipynb)', text))
+    assert colab == numbered, f'the Colab table is stale (re-run nbs/index.ipynb): {sorted(colab ^ numbered)}'
 
 
 def _index_nb(tmp_path):
