@@ -59,3 +59,19 @@ def test_bench_tfms_runs_and_counts():
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     counts = [int(n) for n in re.findall(r'(\d+) fastai-dispatched ops', r.stdout)]
     assert len(counts) == 2 and all(n <= 10 for n in counts), r.stdout
+
+
+def test_bench_views_on_a_mock_run(tmp_path):
+    "tools/bench_views.py reproduces a benchmark run's saved probabilities, then scores the extra view sets on it."
+    from galaxy_fastai.benchmark import run_case
+    from galaxy_fastai.mock import mock_data
+    from galaxy_fastai.selection import make_split
+    root = mock_data(n=60, seed=3)
+    manifest = make_split(root, tmp_path/'split.csv')
+    res = run_case(root, manifest, 'compact_cnn', 'improved', 16, tmp_path/'runs', bs=8)
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'bench_views.py'), str(tmp_path/'runs'/res['run'])],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    right = json.loads(r.stdout.strip().splitlines()[-1])
+    assert list(right) == ['8 views x 4 Q', '8 views x 8 Q (170-240)', '8 views x 4 Q x 5 windows']
+    assert right['8 views x 4 Q'] == round(res['accuracy'] * res['n_test'] / 100)
