@@ -82,7 +82,7 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     ys, by_set = [], {}
-    print('| run | ' + ' | '.join(['view set', 'right', 'galaxies', 'seconds', 'load']) + ' |\n|---|---|---:|---:|---:|---:|')
+    print('| run | view set | right | galaxies | seconds | load |\n|---|---|---:|---:|---:|---:|')
     for run in a.runs:
         t0 = time.perf_counter()
         y, sets = run_views(run)
