@@ -17,12 +17,11 @@ from pathlib import Path
 warnings.filterwarnings('ignore')
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from fastai.torch_core import TensorImage  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
 from galaxy_fastai.data import (TEST_SCALES, BatchRandomCrop, dl_at_scale, galaxy_dls, labels_of,  # noqa: E402
                                 window_index)
+from galaxy_fastai.metrics import DihedralTTA  # noqa: E402
 from galaxy_fastai.models import get_model  # noqa: E402
 from galaxy_fastai.runs import load_weights, read_run_info  # noqa: E402
 
@@ -47,12 +46,8 @@ def view_probs(net, dls, q, offset=None) -> np.ndarray:
     "Class probabilities of the test galaxies at Q = `q`, averaged over the eight dihedral views."
     dl = dl_at_scale(dls, q)
     if offset is not None: dl = fixed_window(dl, offset)
-    out = []
-    with torch.no_grad():
-        for xb, _ in dl:
-            x = TensorImage(xb)
-            out.append(torch.stack([F.softmax(net(x.dihedral(v)).float(), 1) for v in range(8)]).mean(0))
-    return torch.cat(out).numpy()
+    tta = DihedralTTA(net).eval()
+    with torch.no_grad(): return torch.cat([tta(xb).exp() for xb, _ in dl]).numpy()
 
 
 def run_views(run: Path) -> tuple:
