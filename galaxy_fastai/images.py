@@ -16,7 +16,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from fastprogress.fastprogress import progress_bar
 
-from .selection import CLASS_NAMES, N_CLASSES, image_path, validate_manifest
+from .selection import CLASS_NAMES, IMAGES_FOLDER, N_CLASSES, image_path, validate_manifest
 from .mock import galaxy_fastai_home
 
 # %% auto #0
@@ -336,12 +336,13 @@ def prune_caches(home=None, max_bytes:int|None=None, keep:int=2, in_use:float=36
     return pd.DataFrame(removed, columns=['path', 'bytes', 'why'])
 
 # %% ../nbs/02_images.ipynb #7527f557
-def galaxy_cache(root, ids, side:int=CACHE_SIDE, on_error:str='raise', home=None, progress:bool=True) -> GalaxyCache:
-    "The decoded-once cache of the images of `ids` under data root `root`: reused while the files are unchanged."
+def galaxy_cache(root, ids, side:int=CACHE_SIDE, on_error:str='raise', home=None, progress:bool=True,
+                 folder:str=IMAGES_FOLDER) -> GalaxyCache:
+    "Decoded-once cache of the images of `ids` in `folder` of data root `root`, reused while the files are unchanged."
     if on_error not in ('raise', 'skip'): raise ValueError(f'on_error must be "raise" or "skip", not {on_error!r}')
     ids = sorted({int(i) for i in ids})
     if not ids: raise ValueError('no GalaxyIDs given: nothing to cache')
-    paths = [image_path(root, i) for i in ids]
+    paths = [image_path(root, i, folder) for i in ids]
     key, missing = source_signature(paths, side)
     if len(missing) == len(ids):                           # a wrong data root: say so at once, build nothing
         none = pd.DataFrame([(int(p.stem), str(p), _no_file(p)) for p in missing], columns=SKIPPED_COLUMNS)

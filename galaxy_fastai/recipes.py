@@ -7,7 +7,9 @@ Docs: https://galaxy-fastai.github.io/galaxy-fastai/recipes.html.md"""
 # %% ../nbs/08_recipes.ipynb #12b7e920
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,9 +22,11 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import AMPMode
 from fastai.callback.schedule import ParamScheduler, combined_cos
 from fastai.optimizer import Adam
+from fastai.torch_core import TensorImage
+from fastai.vision.augment import dihedral  # noqa: F401 (registers `TensorImage.dihedral`)
 from fastcore.basics import patch_to
 
-from .selection import assign_classes, thresholds_for
+from .selection import IMAGES_FOLDER, assign_classes, thresholds_for
 from .images import galaxy_cache
 from .data import (AUTHORS_JITTER, PAPER_JITTER, RESIZERS, SURVIVING_JITTER, TEXT_JITTER, labels_of,
                                 source_dls)
@@ -31,11 +35,12 @@ from .train import (AUTHORS_CODE_SCHEDULE, PAPER_SCHEDULE, LossOnDevice, Schedul
                                  scaled, schedule_learner)
 
 # %% auto #0
-__all__ = ['JITTERS', 'OPTIMISERS', 'SCHEDULERS', 'RECIPE_FIELDS', 'CPU_BATCH', 'IMPROVED_SCHEDULE', 'BN_FREE', 'RECIPES',
+__all__ = ['JITTERS', 'OPTIMISERS', 'SCHEDULERS', 'UNLABELLED_FOLDER', 'CONSISTENCY_SHARE', 'CONSISTENCY_THRESHOLD',
+           'TEACHER_DECAY', 'RECIPE_FIELDS', 'CPU_BATCH', 'IMPROVED_SCHEDULE', 'BN_FREE', 'RECIPES',
            'VOTE_SHARE_COLUMNS', 'VOTE_REGRESSION_SHARE', 'Recipe', 'check_recipe', 'recipe_schedule', 'get_recipe',
            'recipe_to_dict', 'recipe_from_dict', 'class_weights', 'OneCycleIters', 'vote_shares', 'VoteSmoothing',
-           'unclassified_ids', 'vote_fractions', 'vote_regression_dls', 'ExtraBatches', 'keep_outputs',
-           'VoteRegression', 'recipe_loss', 'recipe_callbacks', 'recipe_learner']
+           'unclassified_ids', 'vote_fractions', 'extra_dls', 'ExtraBatches', 'keep_outputs', 'VoteRegression',
+           'unlabelled_ids', 'DihedralConsistency', 'recipe_loss', 'recipe_callbacks', 'recipe_learner']
 
 # %% ../nbs/08_recipes.ipynb #17cd651a
 JITTERS = dict(text=TEXT_JITTER, paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_JITTER, none=None)
@@ -44,6 +49,12 @@ JITTERS = dict(text=TEXT_JITTER, paper=PAPER_JITTER, authors=AUTHORS_JITTER, sur
 # %% ../nbs/08_recipes.ipynb #3d4843bd
 OPTIMISERS, SCHEDULERS = ('sgd', 'adam'), ('step', 'one_cycle')
 "`Recipe.optimiser`: §4.5's Nesterov SGD with L2, or fastai's Adam with decoupled weight decay; `Recipe.scheduler`."
+
+UNLABELLED_FOLDER = 'survey_sample'
+"Folder of a data root holding images with no votes (the subset's survey sample; Kaggle's own: `images_test_rev1`)."
+
+CONSISTENCY_SHARE, CONSISTENCY_THRESHOLD, TEACHER_DECAY = 0.5, 0.8, 0.99
+"`DihedralConsistency`: unlabelled galaxies per labelled one in a step, the teacher's threshold, its EMA decay."
 
 @dataclass(frozen=True)
 class Recipe:
@@ -57,6 +68,9 @@ class Recipe:
     class_weight_power: float = 0.
     vote_smoothing: float = 0.
     vote_regression: float = 0.
+    consistency: float = 0.
+    consistency_threshold: float = CONSISTENCY_THRESHOLD
+    unlabelled: str = UNLABELLED_FOLDER
     jitter: str = 'text'
     resize: str = 'tf1'
     tta: bool = False
@@ -76,6 +90,9 @@ RECIPE_FIELDS = {
     'class_weight_power': "0: plain cross-entropy; p: sklearn's balanced class weights to the power p",
     'vote_smoothing': 'α of `VoteSmoothing` (0: off)',
     'vote_regression': 'λ of `VoteRegression` (0: off)',
+    'consistency': 'λ of `DihedralConsistency` on the unlabelled images (0: off)',
+    'consistency_threshold': "the teacher's confidence from which an unlabelled galaxy gets its class as a target",
+    'unlabelled': 'folder of the data root with the unlabelled images that `consistency` reads',
     'jitter': 'colour jitter, a name in `JITTERS`',
     'resize': "resize of the S/Q crop to 80, a name in `03_data.RESIZERS`",
     'tta': 'average test predictions over the 8 rotations and flips',
@@ -96,8 +113,10 @@ def check_recipe(r:Recipe) -> Recipe:
         raise ValueError(f'Recipe.label_smoothing must be in [0, 1), not {r.label_smoothing}')
     if not 0 <= r.vote_smoothing <= 1:
         raise ValueError(f'Recipe.vote_smoothing must be in [0, 1], not {r.vote_smoothing}')
-    for k in ('class_weight_power', 'vote_regression'):
+    for k in ('class_weight_power', 'vote_regression', 'consistency'):
         if getattr(r, k) < 0: raise ValueError(f'Recipe.{k} must be >= 0, not {getattr(r, k)}')
+    if not 0 < r.consistency_threshold < 1:
+        raise ValueError(f'Recipe.consistency_threshold must be in (0, 1), not {r.consistency_threshold}')
     if r.vote_smoothing and r.label_smoothing:
         raise ValueError('Recipe: vote_smoothing replaces label_smoothing; set one of them to 0')
     if any(v <= 0 for v in r.lrs.values()): raise ValueError(f'Recipe.lrs must be positive, not {r.lrs}')
@@ -233,12 +252,12 @@ def vote_fractions(votes:pd.DataFrame) -> pd.DataFrame:
         raise KeyError(f'a vote table needs GalaxyID and vote-fraction columns, not {list(votes.columns)}')
     return votes.set_index('GalaxyID')[cols].astype(float)
 
-def vote_regression_dls(root, ids, bs:int=32, **kwargs):
-    "Loaders of galaxies `ids` under `root`, augmented as `galaxy_dls`' (`kwargs`); label = position in `ids`."
+def extra_dls(root, ids, bs:int=32, folder:str=IMAGES_FOLDER, **kwargs):
+    "Loaders of galaxies `ids` in `folder` of `root`, augmented as `galaxy_dls`' (`kwargs`); label = position in `ids`."
     ids = [int(g) for g in ids]
     if not ids: raise ValueError('vote regression needs at least one extra galaxy')
     splits = [list(range(len(ids))), list(range(min(64, len(ids))))]   # fastai wants a valid split; it is never read
-    return source_dls(galaxy_cache(root, ids, progress=False), ids, {g: i for i, g in enumerate(ids)},
+    return source_dls(galaxy_cache(root, ids, progress=False, folder=folder), ids, {g: i for i, g in enumerate(ids)},
                       [str(g) for g in ids], splits, bs=bs, device='cpu', **kwargs)
 
 # %% ../nbs/08_recipes.ipynb #80fb3b64
@@ -331,6 +350,76 @@ def after_fit(self):
     keep_outputs(self.learn.model, len(self.dls.vocab))
     self.learn.remove_cb(self)
 
+# %% ../nbs/08_recipes.ipynb #8d878e4c
+def unlabelled_ids(root, folder:str=UNLABELLED_FOLDER) -> list:
+    "GalaxyIDs of the `<GalaxyID>.jpg` images in `folder` of data root `root`, sorted."
+    d = Path(root)/folder
+    if not d.is_dir(): raise FileNotFoundError(f'{d}: no folder of unlabelled images (Recipe.unlabelled names it)')
+    ids = sorted(int(p.stem) for p in d.glob('*.jpg') if p.stem.isdigit())
+    if not ids: raise ValueError(f'{d} holds no <GalaxyID>.jpg image')
+    return ids
+
+# %% ../nbs/08_recipes.ipynb #2c1bea8b
+class DihedralConsistency(Callback):
+    "An EMA teacher's confident class on one dihedral view of unlabelled galaxies is the target on another."
+    order = 3
+    def __init__(self, extra_dl, lam:float=1., threshold:float=CONSISTENCY_THRESHOLD, decay:float=TEACHER_DECAY,
+                 seed:int=0):
+        if not lam > 0: raise ValueError(f'lam must be > 0, not {lam}')
+        if not 0 < threshold < 1 or not 0 < decay < 1:
+            raise ValueError(f'threshold and decay must be in (0, 1), not {threshold} and {decay}')
+        self.extra_dl, self.lam, self.threshold, self.decay, self.seed = extra_dl, lam, threshold, decay, seed
+        self.stream, self.used, self.seen, self._resume = ExtraBatches(extra_dl, seed + 1), 0, 0, None
+
+    def view(self, i:int) -> int:
+        "The dihedral view (1–7: never the identity) the teacher sees at step `i`, a function of `i` and the seed."
+        return int(torch.randint(1, 8, (1,), generator=torch.Generator().manual_seed(self.seed * 100_003 + i)))
+
+    def before_fit(self):
+        shared = {int(g) for g in self.extra_dl.dataset.items} & {int(g) for g in self.dls.valid.dataset.items}
+        if shared: raise ValueError(f'{len(shared)} unlabelled galaxies are test galaxies, e.g. GalaxyID {min(shared)}')
+        self.k = len(self.dls.vocab)
+        self.teacher = deepcopy(self.learn.model).eval()
+        for p in self.teacher.parameters(): p.requires_grad_(False)
+        if self._resume is not None: self.teacher.load_state_dict(self._resume); self._resume = None
+
+# %% ../nbs/08_recipes.ipynb #784a97bb
+@patch_to(DihedralConsistency)
+def after_loss(self):  # noqa: F811 (VoteRegression's is patched, not a module name)
+    "Add λ × the cross-entropy of the network's classes against the teacher's confident ones on the unlabelled batch."
+    if not self.training: return
+    i = self.learn.iteration
+    xs, _ = self.stream[i]
+    xs = TensorImage(xs.as_subclass(torch.Tensor).to(self.xb[0].device))
+    with torch.no_grad(): p = F.softmax(self.teacher(xs.dihedral(self.view(i))).float()[:, :self.k], 1)
+    conf, target = p.max(1); mask = (conf >= self.threshold).float()
+    logits = self.learn.model(xs)[:, :self.k].float()
+    loss = (F.cross_entropy(logits, target, reduction='none') * mask).mean()
+    self.used += int(mask.sum()); self.seen += len(mask)
+    self.learn.loss_grad = self.loss_grad + self.lam * loss; self.learn.loss = self.learn.loss_grad.clone()
+
+@patch_to(DihedralConsistency)
+def after_step(self):
+    "Move the teacher's weights towards the network's (EMA); its BatchNorm statistics are the network's."
+    with torch.no_grad():
+        for t, s in zip(self.teacher.parameters(), self.learn.model.parameters()): t.lerp_(s, 1 - self.decay)
+        for t, s in zip(self.teacher.buffers(), self.learn.model.buffers()): t.copy_(s)
+
+@patch_to(DihedralConsistency)
+def checkpoint_state(self) -> dict:
+    "The teacher's weights, for `07_train.save_checkpoint`."
+    return self.teacher.state_dict()
+
+@patch_to(DihedralConsistency)
+def resume_state(self, st:dict):
+    "Take the teacher's weights from a checkpoint (`07_train.load_checkpoint`); they replace the copy at `before_fit`."
+    self._resume = st
+
+@patch_to(DihedralConsistency)
+def after_fit(self):  # noqa: F811
+    "Leave the learner: what is saved and predicts is the trained network (the teacher goes with the callback)."
+    self.learn.remove_cb(self)
+
 # %% ../nbs/08_recipes.ipynb #3e433ec3
 def recipe_loss(r:Recipe, dls) -> CrossEntropyLossFlat:
     "The cross-entropy `r` asks for: class weights from `dls`' training labels, label or vote smoothing."
@@ -340,7 +429,7 @@ def recipe_loss(r:Recipe, dls) -> CrossEntropyLossFlat:
     return CrossEntropyLossFlat(weight=w, label_smoothing=r.label_smoothing, flatten=not r.vote_smoothing)
 
 def recipe_callbacks(r:Recipe, dls, root=None, votes:pd.DataFrame|None=None, seed:int=0) -> tuple:
-    "The callbacks `r` needs on `dls` (vote smoothing, vote regression) and how many extra outputs the network needs."
+    "The callbacks `r` needs on `dls` (vote smoothing and regression, consistency) and the network's extra outputs."
     if (r.vote_smoothing or r.vote_regression) and votes is None:
         raise ValueError('this recipe reads the vote table: pass votes=read_solutions(solutions_csv(root)) and root')
     cbs, extra = [], 0
@@ -349,8 +438,14 @@ def recipe_callbacks(r:Recipe, dls, root=None, votes:pd.DataFrame|None=None, see
         if root is None: raise ValueError('vote regression reads the unclassified galaxies\' images: pass root')
         fr = vote_fractions(votes)
         xbs = max(1, round(dls.train.bs * VOTE_REGRESSION_SHARE))
-        xdl = vote_regression_dls(root, unclassified_ids(votes), xbs, jitter=JITTERS[r.jitter], resize=r.resize)
+        xdl = extra_dls(root, unclassified_ids(votes), xbs, jitter=JITTERS[r.jitter], resize=r.resize)
         cbs.append(VoteRegression(fr, xdl.train, r.vote_regression, seed)); extra = fr.shape[1]
+    if r.consistency:
+        if root is None: raise ValueError('dihedral consistency reads the unlabelled images: pass root')
+        xbs = max(1, round(dls.train.bs * CONSISTENCY_SHARE))
+        udl = extra_dls(root, unlabelled_ids(root, r.unlabelled), xbs, folder=r.unlabelled, jitter=JITTERS[r.jitter],
+                        resize=r.resize)
+        cbs.append(DihedralConsistency(udl.train, r.consistency, r.consistency_threshold, seed=seed))
     return cbs, extra
 
 # %% ../nbs/08_recipes.ipynb #ae1f70e0

@@ -483,7 +483,8 @@ def _prepare_run(out:Path, model, data, manifest, recipe, r, config, max_iters, 
 
 def _launch(procs:int, kw:dict, r):
     "Check in this process what can be checked (one-line errors), then run `train_run(**kw)` on `procs` processes."
-    if r.vote_regression: raise ValueError('vote regression draws its extra galaxies per process: train it with one')
+    if r.vote_regression or r.consistency:
+        raise ValueError('vote regression and consistency draw their extra galaxies per process: train them with one')
     if prepare_out(Path(kw['out']), kw['resume'], kw['overwrite']) == 'finished':
         print(f"{kw['out']}: the run is finished; nothing changed"); return None
     if not kw['resume']: data_root(kw['data'])

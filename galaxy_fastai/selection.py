@@ -80,9 +80,9 @@ def images_dir(root) -> Path:
     if not p.is_dir(): raise FileNotFoundError(f'{p} does not exist: {root} is not a data folder in the Kaggle layout')
     return p
 
-def image_path(root, galaxy_id) -> Path:
-    "Path of the JPEG of `galaxy_id` under the data root `root`."
-    return Path(root)/IMAGES_FOLDER/f'{int(galaxy_id)}.jpg'
+def image_path(root, galaxy_id, folder:str=IMAGES_FOLDER) -> Path:
+    "Path of the JPEG of `galaxy_id` in `folder` (default: the training images) of the data root `root`."
+    return Path(root)/folder/f'{int(galaxy_id)}.jpg'
 
 def solutions_csv(root) -> Path:
     "The vote-fraction CSV of the data root `root` (Kaggle's full file, or the subset's partial one)."

@@ -32,8 +32,8 @@ from fastcore.foundation import L
 __all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAME', 'CHECKPOINT_KEYS', 'Schedule', 'scaled',
            'get_config', 'nesterov_sgd', 'schedule_opt_func', 'IterationBudget', 'IterScheduler', 'seed_everything',
            'loader_rng_states', 'set_loader_rng_states', 'skip_batches', 'unskip_batches', 'plain_rng_states',
-           'numpy_rng_states', 'plain_data', 'read_checkpoint', 'save_checkpoint', 'load_checkpoint', 'ResumeFrom',
-           'Checkpointer', 'DeviceSmoothLoss', 'LossOnDevice', 'default_device_fast', 'amp_mode_for',
+           'numpy_rng_states', 'plain_data', 'read_checkpoint', 'callback_states', 'save_checkpoint', 'load_checkpoint',
+           'ResumeFrom', 'Checkpointer', 'DeviceSmoothLoss', 'LossOnDevice', 'default_device_fast', 'amp_mode_for',
            'schedule_learner', 'fit_schedule', 'tiny_dls', 'tiny_model', 'tiny_learner', 'flat_weights', 'SendSignal']
 
 # %% ../nbs/07_train.ipynb #674f4f43
@@ -247,6 +247,10 @@ def read_checkpoint(path) -> dict:
     return {**st, 'rng_now': numpy_rng_states(st['rng_now']), 'rng_epoch': numpy_rng_states(st['rng_epoch'])}
 
 # %% ../nbs/07_train.ipynb #a3c7e30d
+def callback_states(learn) -> dict:
+    "The state of each callback of `learn` that has one to keep (a `checkpoint_state` method), by callback name."
+    return {cb.name: cb.checkpoint_state() for cb in learn.cbs if hasattr(cb, 'checkpoint_state')}
+
 def save_checkpoint(learn, path, epoch:int, batch:int, rng_epoch:dict, dl_rngs_epoch:list,
                     schedule:Schedule|None=None, **extra) -> Path:
     "Atomically write to `path` all it takes to resume `learn` after batch `batch` of epoch `epoch`."
@@ -257,7 +261,8 @@ def save_checkpoint(learn, path, epoch:int, batch:int, rng_epoch:dict, dl_rngs_e
     state = dict(format=1, iteration=learn.iteration, epoch=epoch, batch=batch, model=learn.model.state_dict(),
                  num_workers=learn.dls.train.fake_l.num_workers, opt=learn.opt.state_dict(),
                  rng_now=get_random_states(), rng_epoch=rng_epoch, dl_rngs_epoch=dl_rngs_epoch, recorder=rec,
-                 schedule=asdict(schedule) if schedule else None, saved_at=time.time(), **extra)
+                 schedule=asdict(schedule) if schedule else None, saved_at=time.time(),
+                 callbacks=callback_states(learn), **extra)
     state['rng_now'], state['rng_epoch'] = plain_rng_states(state['rng_now']), plain_rng_states(rng_epoch)
     tmp = path.with_suffix(path.suffix + '.tmp')
     torch.save(plain_data(state), tmp); os.replace(tmp, path)
@@ -273,6 +278,8 @@ def load_checkpoint(learn, path) -> dict:
     opt = st['opt']
     learn.opt.load_state_dict({**opt, 'hypers': L(opt['hypers'])} if 'hypers' in opt else opt)
     learn.iteration = st['iteration']
+    for cb in learn.cbs:
+        if hasattr(cb, 'resume_state') and cb.name in st.get('callbacks', {}): cb.resume_state(st['callbacks'][cb.name])
     return st
 
 # %% ../nbs/07_train.ipynb #1f6b1942
