@@ -40,7 +40,8 @@ from .data import (AUTHORS_TEST_SCALE, CACHE_SIDE, CROP, RESIZE, RESIZERS, TEST_
 from .models import MODELS, get_model
 from .train import (CHECKPOINT_NAME, Schedule, fit_schedule, get_config, loader_rng_states,
                                  numpy_rng_states, plain_rng_states, read_checkpoint, seed_everything)
-from .recipes import JITTERS, get_recipe, recipe_from_dict, recipe_learner, recipe_schedule, recipe_to_dict
+from .recipes import (JITTERS, get_recipe, recipe_from_dict, recipe_learner, recipe_schedule, recipe_to_dict,
+                                   unlabelled_ids)
 from .metrics import DihedralTTA, evaluation_report
 from .speed import CudaGraphModel, CudaGraphTfms, PrefetchBatches, ValidEvery, device_dls
 
@@ -475,6 +476,7 @@ def _prepare_run(out:Path, model, data, manifest, recipe, r, config, max_iters, 
     if state == 'resume': return state, _resume_info(out, model, recipe)
     root = data_root(data)
     if manifest is not None: read_manifest(manifest)
+    if r.consistency: unlabelled_ids(root, r.unlabelled)   # no folder of unlabelled images: refused before any file
     out.mkdir(parents=True, exist_ok=True)
     info = new_run_info(out, model, recipe or 'paper', r, root, manifest, max_iters, bs, lr, model_kwargs, data_kwargs,
                         seed, split, on_error)
