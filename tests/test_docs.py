@@ -301,6 +301,7 @@ def playwright_api():
 
 
 SHOT_HEIGHT = 8000   # px per screenshot: long pages come in parts
+MIN_SHOT_HEIGHT = 1000   # px: no part shorter (a page 33 px over a part once gave an 'empty' last one)
 
 def screenshots(page, name: str, height: int) -> list:
     "Full-page screenshots into SCREENSHOTS: `name.png`, or `name-1.png`, `name-2.png`, ... of successive parts."
@@ -309,11 +310,12 @@ def screenshots(page, name: str, height: int) -> list:
     if height <= SHOT_HEIGHT:
         page.screenshot(path=SCREENSHOTS/f'{name}.png', full_page=True)
         return [SCREENSHOTS/f'{name}.png']
-    shots = []
-    for k in range(-(-height // SHOT_HEIGHT)):
+    shots, tops = [], list(range(0, height, SHOT_HEIGHT))
+    if height - tops[-1] < MIN_SHOT_HEIGHT: tops.pop()   # a short tail goes into the part before it
+    for k, top in enumerate(tops):
         shot = SCREENSHOTS/f'{name}-{k + 1}.png'
-        top = k * SHOT_HEIGHT
-        clip = dict(x=0, y=top, width=page.viewport_size['width'], height=min(SHOT_HEIGHT, height - top))
+        bottom = tops[k + 1] if k + 1 < len(tops) else height
+        clip = dict(x=0, y=top, width=page.viewport_size['width'], height=bottom - top)
         page.screenshot(path=shot, full_page=True, clip=clip)
         shots.append(shot)
     return shots
