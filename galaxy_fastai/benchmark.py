@@ -23,7 +23,7 @@ from .selection import (CV_FOLDS, SPLIT_SEED, gz2_subset, image_path, make_split
 from .images import read_centre
 from .data import CACHE_SIDE, TEST_SCALES, AUTHORS_TEST_SCALE, galaxy_dls, labels_of, predict_multiscale
 from .train import fit_schedule, seed_everything
-from .recipes import JITTERS, RECIPES, get_recipe, recipe_learner, recipe_to_dict
+from .recipes import JITTERS, RECIPES, UNLABELLED_FOLDER, get_recipe, recipe_learner, recipe_to_dict
 from .metrics import (DihedralTTA, classification_report_df, df_to_markdown, evaluation_report,
                                    multiscale_accuracy, roc_auc_table, ten_run_summary)
 from .runs import WEIGHTS_FILE, write_run_info
@@ -372,7 +372,7 @@ def cv_compare(fold_dirs, runs, class_names, rare:str='cigar') -> tuple:
     return pd.DataFrame(rows).T, per_fold, pd.DataFrame(pairs).T.rename_axis(f'against {first}'), oofs
 
 # %% ../nbs/15_benchmark.ipynb #de61b09c
-SURVEY_FOLDER, WEAK_LABELS = 'survey_sample', 'survey_sample_weak_labels.csv'
+SURVEY_FOLDER, WEAK_LABELS = UNLABELLED_FOLDER, 'survey_sample_weak_labels.csv'   # the folder the recipes read
 
 def _child_peak_rss(log:str) -> int|None:
     "The peak RSS (MB) `galaxy-predict` printed: its own, unlike `RUSAGE_CHILDREN` (this process's pre-fork peak)."

@@ -215,6 +215,11 @@ def _needs_named_batches(cb, what:str):
         raise TypeError(f'{what} needs loaders that name the galaxies of each batch (galaxy_dls), '
                         f'not {type(cb.dls.train).__name__}')
 
+def _refuse_test_galaxies(cb, ids, what:str):
+    "Refuse extra galaxies `ids` that are among the test galaxies of `cb`'s loaders."
+    shared = {int(g) for g in ids} & {int(g) for g in cb.dls.valid.dataset.items}
+    if shared: raise ValueError(f'{len(shared)} {what} are test galaxies, e.g. GalaxyID {min(shared)}')
+
 class VoteSmoothing(Callback):
     "Train on (1 − `alpha`) × one-hot label + `alpha` × the galaxy's `vote_shares`; validation keeps hard labels."
     order = 5
@@ -255,7 +260,7 @@ def vote_fractions(votes:pd.DataFrame) -> pd.DataFrame:
 def extra_dls(root, ids, bs:int=32, folder:str=IMAGES_FOLDER, **kwargs):
     "Loaders of galaxies `ids` in `folder` of `root`, augmented as `galaxy_dls`' (`kwargs`); label = position in `ids`."
     ids = [int(g) for g in ids]
-    if not ids: raise ValueError('vote regression needs at least one extra galaxy')
+    if not ids: raise ValueError('extra_dls needs at least one extra galaxy')
     splits = [list(range(len(ids))), list(range(min(64, len(ids))))]   # fastai wants a valid split; it is never read
     return source_dls(galaxy_cache(root, ids, progress=False, folder=folder), ids, {g: i for i, g in enumerate(ids)},
                       [str(g) for g in ids], splits, bs=bs, device='cpu', **kwargs)
@@ -307,9 +312,7 @@ class VoteRegression(Callback):
     def before_fit(self):
         _needs_named_batches(self, 'VoteRegression')
         ids = [int(g) for g in self.extra_dl.dataset.items]
-        shared = set(ids) & {int(g) for g in self.dls.valid.dataset.items}
-        if shared: raise ValueError(f'{len(shared)} extra galaxies are test galaxies, e.g. GalaxyID {min(shared)}: '
-                                    'their votes must not be trained on')
+        _refuse_test_galaxies(self, ids, 'extra galaxies (their votes must not be trained on)')
         absent = [g for g in list(self.dls.train.dataset.items) + ids if int(g) not in self.fractions.index]
         if absent: raise KeyError(f'{len(absent)} galaxies have no vote fractions, e.g. GalaxyID {absent[0]}')
         self._rows = {int(g): i for i, g in enumerate(self.fractions.index)}
@@ -376,8 +379,7 @@ class DihedralConsistency(Callback):
         return int(torch.randint(1, 8, (1,), generator=torch.Generator().manual_seed(self.seed * 100_003 + i)))
 
     def before_fit(self):
-        shared = {int(g) for g in self.extra_dl.dataset.items} & {int(g) for g in self.dls.valid.dataset.items}
-        if shared: raise ValueError(f'{len(shared)} unlabelled galaxies are test galaxies, e.g. GalaxyID {min(shared)}')
+        _refuse_test_galaxies(self, self.extra_dl.dataset.items, 'unlabelled galaxies')
         self.k = len(self.dls.vocab)
         self.teacher = deepcopy(self.learn.model).eval()
         for p in self.teacher.parameters(): p.requires_grad_(False)
