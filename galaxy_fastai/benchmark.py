@@ -125,7 +125,7 @@ def train_case(root, manifest, model:str, recipe:str, images:int, seed:int=0, bs
     dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[r.jitter], resize=r.resize)
     seed_everything(seed, dls)
     votes = read_solutions(solutions_csv(root)) if r.vote_smoothing or r.vote_regression else None
-    learn = recipe_learner(dls, model, r, iters, lr, root=root, votes=votes, seed=seed, fast=False)
+    learn = recipe_learner(dls, model, r, iters, lr, root=root, votes=votes, seed=seed)
     timer = ValidTimer()
     print(f'{model} by {recipe}: {iters} steps of {bs} on {len(dls.train.dataset)} galaxies, load '
           f'{os.getloadavg()[0]:.1f}')

@@ -32,15 +32,16 @@ from .data import (AUTHORS_JITTER, PAPER_JITTER, RESIZERS, SURVIVING_JITTER, TEX
                                 source_dls)
 from .models import MODELS, get_model
 from .train import (AUTHORS_CODE_SCHEDULE, PAPER_SCHEDULE, LossOnDevice, Schedule, default_device_fast,
-                                 scaled, schedule_learner)
+                                 scaled, schedule_learner, to_fast)
 
 # %% auto #0
-__all__ = ['JITTERS', 'OPTIMISERS', 'SCHEDULERS', 'UNLABELLED_FOLDER', 'CONSISTENCY_SHARE', 'CONSISTENCY_THRESHOLD',
-           'TEACHER_DECAY', 'RECIPE_FIELDS', 'CPU_BATCH', 'IMPROVED_SCHEDULE', 'BN_FREE', 'RECIPES',
-           'VOTE_SHARE_COLUMNS', 'VOTE_REGRESSION_SHARE', 'Recipe', 'check_recipe', 'recipe_schedule', 'get_recipe',
-           'recipe_to_dict', 'recipe_from_dict', 'class_weights', 'OneCycleIters', 'vote_shares', 'VoteSmoothing',
-           'unclassified_ids', 'vote_fractions', 'extra_dls', 'ExtraBatches', 'keep_outputs', 'VoteRegression',
-           'unlabelled_ids', 'DihedralConsistency', 'recipe_loss', 'recipe_callbacks', 'recipe_learner']
+__all__ = ['JITTERS', 'OPTIMISERS', 'SCHEDULERS', 'CPU_PRECISIONS', 'UNLABELLED_FOLDER', 'CONSISTENCY_SHARE',
+           'CONSISTENCY_THRESHOLD', 'TEACHER_DECAY', 'RECIPE_FIELDS', 'CPU_BATCH', 'IMPROVED_SCHEDULE', 'BN_FREE',
+           'RECIPES', 'VOTE_SHARE_COLUMNS', 'VOTE_REGRESSION_SHARE', 'Recipe', 'check_recipe', 'recipe_schedule',
+           'get_recipe', 'recipe_to_dict', 'recipe_from_dict', 'class_weights', 'OneCycleIters', 'vote_shares',
+           'VoteSmoothing', 'unclassified_ids', 'vote_fractions', 'extra_dls', 'ExtraBatches', 'keep_outputs',
+           'VoteRegression', 'unlabelled_ids', 'DihedralConsistency', 'recipe_loss', 'recipe_callbacks',
+           'recipe_learner']
 
 # %% ../nbs/08_recipes.ipynb #17cd651a
 JITTERS = dict(text=TEXT_JITTER, paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_JITTER, none=None)
@@ -49,6 +50,9 @@ JITTERS = dict(text=TEXT_JITTER, paper=PAPER_JITTER, authors=AUTHORS_JITTER, sur
 # %% ../nbs/08_recipes.ipynb #3d4843bd
 OPTIMISERS, SCHEDULERS = ('sgd', 'adam'), ('step', 'one_cycle')
 "`Recipe.optimiser`: §4.5's Nesterov SGD with L2, or fastai's Adam with decoupled weight decay; `Recipe.scheduler`."
+
+CPU_PRECISIONS = ('fp32', 'bf16')
+"`Recipe.cpu_precision`: fp32 throughout, or bf16 autocast (`07_train.CPUMixedPrecision`) when training on a CPU."
 
 UNLABELLED_FOLDER = 'survey_sample'
 "Folder of a data root holding images with no votes (the subset's survey sample; Kaggle's own: `images_test_rev1`)."
@@ -74,6 +78,7 @@ class Recipe:
     jitter: str = 'text'
     resize: str = 'tf1'
     tta: bool = False
+    cpu_precision: str = 'fp32'
     model: str = 'galaxy_resnet'
     about: str = ''
 
@@ -96,6 +101,7 @@ RECIPE_FIELDS = {
     'jitter': 'colour jitter, a name in `JITTERS`',
     'resize': "resize of the S/Q crop to 80, a name in `03_data.RESIZERS`",
     'tta': 'average test predictions over the 8 rotations and flips',
+    'cpu_precision': "on a CPU, 'fp32' or 'bf16' autocast (`CPU_PRECISIONS`); a GPU uses mixed precision either way",
     'model': 'the network the recipe is meant for, a name in `06_models.MODELS`',
     'about': 'one line on where the recipe comes from',
 }
@@ -104,7 +110,7 @@ RECIPE_FIELDS = {
 def check_recipe(r:Recipe) -> Recipe:
     "Raise `ValueError` naming the first field of `r` that is out of range."
     choices = dict(optimiser=OPTIMISERS, scheduler=SCHEDULERS, jitter=tuple(JITTERS), resize=tuple(RESIZERS),
-                   model=tuple(MODELS))
+                   cpu_precision=CPU_PRECISIONS, model=tuple(MODELS))
     for k, ok in choices.items():
         if getattr(r, k) not in ok: raise ValueError(f'Recipe.{k} must be one of {list(ok)}, not {getattr(r, k)!r}')
     if not isinstance(r.schedule, Schedule): raise ValueError(f'Recipe.schedule must be a Schedule, not {r.schedule!r}')
@@ -459,14 +465,15 @@ def recipe_learner(dls, model:str|None=None, recipe:str|Recipe='paper', max_iter
     sched = recipe_schedule(r, model, max_iters, dls.train.bs, lr)
     cbs, extra = recipe_callbacks(r, dls, root, votes, seed)
     net = get_model(model, n_out=len(dls.vocab) + extra, **(model_kwargs or {}))
-    fast = default_device_fast(getattr(dls, 'device', None)) if fast is None else fast
+    dev = getattr(dls, 'device', None)
+    if fast is None: fast = default_device_fast(dev) or r.cpu_precision == 'bf16'   # a GPU; a CPU if the recipe says
     loss = recipe_loss(r, dls)
     if r.optimiser == 'sgd': learn = schedule_learner(dls, net, sched, loss_func=loss, fast=fast, cbs=cbs)
     else:
-        if getattr(dls, 'device', None) is not None: net = net.to(dls.device)
+        if dev is not None: net = net.to(dev)
         learn = Learner(dls, net, loss_func=loss, opt_func=Adam, lr=sched.lr, wd=sched.wd, metrics=accuracy,
                         cbs=[LossOnDevice(), *cbs])
-        if fast: learn.to_channelslast(amp_mode=AMPMode.BF16)
+        if fast: to_fast(learn, dev, AMPMode.BF16)
     if not fast: learn.add_cb(ChannelsLast())
     learn.recipe, learn.schedule, learn.model_name = r, sched, model
     learn.scheduler = OneCycleIters(sched.lr, sched.max_iters, r.pct_start) if r.scheduler == 'one_cycle' else None

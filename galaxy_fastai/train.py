@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.amp import GradScaler
 from fastai.basics import (Learner, Callback, CancelFitException, CancelEpochException, OptimWrapper,
                            CrossEntropyLossFlat, accuracy, noop)
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.learner import AvgSmoothLoss, Recorder
 from fastai.callback.schedule import ParamScheduler
-from fastai.callback.fp16 import AMPMode
+from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastai.callback.channelslast import ChannelsLast  # noqa: F401 (registers `Learner.to_channelslast`)
 from fastai.torch_core import get_random_states, set_random_states, set_seed
 from fastcore.basics import listify, patch
@@ -34,7 +35,8 @@ __all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAM
            'loader_rng_states', 'set_loader_rng_states', 'skip_batches', 'unskip_batches', 'plain_rng_states',
            'numpy_rng_states', 'plain_data', 'read_checkpoint', 'callback_states', 'save_checkpoint', 'load_checkpoint',
            'ResumeFrom', 'Checkpointer', 'DeviceSmoothLoss', 'LossOnDevice', 'default_device_fast', 'amp_mode_for',
-           'schedule_learner', 'fit_schedule', 'tiny_dls', 'tiny_model', 'tiny_learner', 'flat_weights', 'SendSignal']
+           'cpu_has_bf16', 'CPUMixedPrecision', 'to_fast', 'schedule_learner', 'fit_schedule', 'tiny_dls', 'tiny_model',
+           'tiny_learner', 'flat_weights', 'SendSignal']
 
 # %% ../nbs/07_train.ipynb #674f4f43
 @dataclass(frozen=True)
@@ -396,7 +398,7 @@ class LossOnDevice(Callback):
 
 # %% ../nbs/07_train.ipynb #470f678d
 def default_device_fast(device=None) -> bool:
-    "Whether mixed precision + channels_last should be used: `device` is a CUDA device."
+    "Whether mixed precision + channels_last should be used by default: `device` is a CUDA device."
     return device is not None and torch.device(device).type == 'cuda' and torch.cuda.is_available()
 
 def amp_mode_for(device=None) -> AMPMode:
@@ -404,15 +406,35 @@ def amp_mode_for(device=None) -> AMPMode:
     dev = torch.device(device if device is not None else 'cuda')
     return AMPMode.BF16 if torch.cuda.get_device_capability(dev)[0] >= 8 else AMPMode.FP16
 
+def cpu_has_bf16() -> bool:
+    "Whether oneDNN computes bf16 on this CPU in hardware (AVX-512 BF16 or AMX)."
+    return torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+class CPUMixedPrecision(MixedPrecision):
+    "fastai's `MixedPrecision` in bf16 on the CPU: autocast on the CPU instead of CUDA, no loss scaling."
+    def __init__(self): super().__init__(AMPMode.BF16)
+    def before_fit(self):
+        self.autocast = torch.autocast('cpu', dtype=torch.bfloat16)
+        self.learn.scaler, self.scales = GradScaler('cpu', enabled=False), L()
+
+def to_fast(learn:Learner, device=None, amp_mode:AMPMode|None=None) -> Learner:
+    "channels_last + mixed precision: fastai's on a GPU (`amp_mode`, default `amp_mode_for`), `CPUMixedPrecision` else."
+    if device is not None and torch.device(device).type == 'cuda':
+        return learn.to_channelslast(amp_mode=amp_mode or amp_mode_for(device))
+    if not cpu_has_bf16(): print('note: this CPU has no bf16 in hardware; bf16 autocast will be slower than fp32')
+    if not any(isinstance(cb, ChannelsLast) for cb in learn.cbs): learn.add_cb(ChannelsLast())
+    if not any(isinstance(cb, MixedPrecision) for cb in learn.cbs): learn.add_cb(CPUMixedPrecision())
+    return learn
+
 def schedule_learner(dls, model:nn.Module, schedule:Schedule=PAPER_SCHEDULE, loss_func=None, metrics=accuracy,
                      fast:bool|None=None, decay_all:bool=False, **kwargs) -> Learner:
-    "A `Learner` with `schedule`'s Nesterov SGD, cross-entropy, the loss on the device; bf16 + channels_last if `fast`."
+    "A `Learner` with `schedule`'s Nesterov SGD, cross-entropy, the loss on the device; mixed precision if `fast`."
     cbs = [LossOnDevice(), *listify(kwargs.pop('cbs', None))]
     if getattr(dls, 'device', None) is not None: model = model.to(dls.device)   # the optimiser sees where weights live
     learn = Learner(dls, model, loss_func=loss_func or CrossEntropyLossFlat(),
                     opt_func=schedule_opt_func(schedule, decay_all), lr=schedule.lr, metrics=metrics, cbs=cbs, **kwargs)
     if fast is None: fast = default_device_fast(getattr(dls, 'device', None))   # by default: on a GPU
-    if fast: learn.to_channelslast(amp_mode=amp_mode_for(getattr(dls, 'device', None)))
+    if fast: to_fast(learn, getattr(dls, 'device', None))
     learn.schedule = schedule
     return learn
 

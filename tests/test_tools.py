@@ -75,3 +75,14 @@ def test_bench_views_on_a_mock_run(tmp_path):
     right = json.loads(r.stdout.strip().splitlines()[-1])
     assert list(right) == ['8 views x 4 Q', '8 views x 8 Q (170-240)', '8 views x 4 Q x 5 windows']
     assert right['8 views x 4 Q'] == round(res['accuracy'] * res['n_test'] / 100)
+
+
+def test_bench_cpu_precision_prints_both_precisions():
+    "tools/bench_cpu_precision.py trains a network through fastai in fp32 and in bf16 and prints both step times."
+    import re
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'bench_cpu_precision.py'), '--models', 'simple_cnn',
+                        '--bs', '8', '--steps', '2', '--warmup', '1', '--threads', '1'], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'CPU bf16 in hardware:' in r.stdout
+    assert re.search(r'simple_cnn: fp32 \d+\.\d+ s a step, bf16 \d+\.\d+ s a step of 8', r.stdout), r.stdout
