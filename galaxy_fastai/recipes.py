@@ -32,7 +32,7 @@ from .data import (AUTHORS_JITTER, PAPER_JITTER, RESIZERS, SURVIVING_JITTER, TEX
                                 source_dls)
 from .models import MODELS, get_model
 from .train import (AUTHORS_CODE_SCHEDULE, PAPER_SCHEDULE, LossOnDevice, Schedule, default_device_fast,
-                                 scaled, schedule_learner, to_fast)
+                                 cpu_has_bf16, scaled, schedule_learner, to_fast)
 
 # %% auto #0
 __all__ = ['JITTERS', 'OPTIMISERS', 'SCHEDULERS', 'CPU_PRECISIONS', 'UNLABELLED_FOLDER', 'CONSISTENCY_SHARE',
@@ -101,7 +101,7 @@ RECIPE_FIELDS = {
     'jitter': 'colour jitter, a name in `JITTERS`',
     'resize': "resize of the S/Q crop to 80, a name in `03_data.RESIZERS`",
     'tta': 'average test predictions over the 8 rotations and flips',
-    'cpu_precision': "on a CPU, 'fp32' or 'bf16' autocast (`CPU_PRECISIONS`); a GPU uses mixed precision either way",
+    'cpu_precision': "CPU: 'fp32', or 'bf16' autocast if the CPU has bf16 in hardware (a GPU: mixed precision)",
     'model': 'the network the recipe is meant for, a name in `06_models.MODELS`',
     'about': 'one line on where the recipe comes from',
 }
@@ -457,6 +457,13 @@ def recipe_callbacks(r:Recipe, dls, root=None, votes:pd.DataFrame|None=None, see
     return cbs, extra
 
 # %% ../nbs/08_recipes.ipynb #ae1f70e0
+def _cpu_bf16(r:Recipe) -> bool:
+    "Whether recipe `r` trains in bf16 on the CPU: it asks for it, and the CPU computes bf16 in hardware."
+    if r.cpu_precision != 'bf16': return False
+    if cpu_has_bf16(): return True
+    print("note: this CPU has no bf16 in hardware (emulated, it is slower than fp32): the recipe's 'bf16' runs in fp32")
+    return False
+
 def recipe_learner(dls, model:str|None=None, recipe:str|Recipe='paper', max_iters:int|None=None, lr:float|None=None,
                    model_kwargs:dict|None=None, root=None, votes:pd.DataFrame|None=None, seed:int=0,
                    fast:bool|None=None) -> Learner:
@@ -466,7 +473,7 @@ def recipe_learner(dls, model:str|None=None, recipe:str|Recipe='paper', max_iter
     cbs, extra = recipe_callbacks(r, dls, root, votes, seed)
     net = get_model(model, n_out=len(dls.vocab) + extra, **(model_kwargs or {}))
     dev = getattr(dls, 'device', None)
-    if fast is None: fast = default_device_fast(dev) or r.cpu_precision == 'bf16'   # a GPU; a CPU if the recipe says
+    if fast is None: fast = default_device_fast(dev) or _cpu_bf16(r)   # on a GPU; on a CPU if the recipe says
     loss = recipe_loss(r, dls)
     if r.optimiser == 'sgd': learn = schedule_learner(dls, net, sched, loss_func=loss, fast=fast, cbs=cbs)
     else:

@@ -38,8 +38,9 @@ from .data import (AUTHORS_TEST_SCALE, CACHE_SIDE, CROP, RESIZE, RESIZERS, TEST_
                                 galaxy_dls, labels_of, manifest_class_names, paper_batch_tfms, per_image_standardize,
                                 predict_multiscale, tf1_taps)
 from .models import MODELS, get_model
-from .train import (CHECKPOINT_NAME, Schedule, fit_schedule, get_config, loader_rng_states,
-                                 numpy_rng_states, plain_rng_states, read_checkpoint, seed_everything)
+from .train import (CHECKPOINT_NAME, Schedule, fit_schedule, get_config, learner_precision,
+                                 loader_rng_states, numpy_rng_states, plain_rng_states, read_checkpoint,
+                                 seed_everything)
 from .recipes import (JITTERS, get_recipe, recipe_from_dict, recipe_learner, recipe_schedule, recipe_to_dict,
                                    unlabelled_ids)
 from .metrics import DihedralTTA, evaluation_report
@@ -326,7 +327,8 @@ def _finish(learn:Learner, info:dict, out:Path, wall:float) -> dict:
     done, bs = learn.iteration - learn.start_iteration, learn.dls.train.bs
     info.update(iterations=learn.iteration, status='interrupted' if learn.interrupted else 'done',
                 wall_s=round(info.get('wall_s', 0) + wall, 1), load=round(os.getloadavg()[0], 2),
-                images_per_s=round(done * bs / wall, 1) if wall > 0 else None, device=str(learn.dls.device))
+                images_per_s=round(done * bs / wall, 1) if wall > 0 else None, device=str(learn.dls.device),
+                precision=learner_precision(learn))
     if not learn.interrupted:
         atomic_write(out/WEIGHTS_FILE, lambda p: torch.save(learn.model.state_dict(), p))
         vals = learn.recorder.values

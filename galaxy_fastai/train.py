@@ -35,8 +35,8 @@ __all__ = ['PAPER_SCHEDULE', 'AUTHORS_CODE_SCHEDULE', 'CONFIGS', 'CHECKPOINT_NAM
            'loader_rng_states', 'set_loader_rng_states', 'skip_batches', 'unskip_batches', 'plain_rng_states',
            'numpy_rng_states', 'plain_data', 'read_checkpoint', 'callback_states', 'save_checkpoint', 'load_checkpoint',
            'ResumeFrom', 'Checkpointer', 'DeviceSmoothLoss', 'LossOnDevice', 'default_device_fast', 'amp_mode_for',
-           'cpu_has_bf16', 'CPUMixedPrecision', 'to_fast', 'schedule_learner', 'fit_schedule', 'tiny_dls', 'tiny_model',
-           'tiny_learner', 'flat_weights', 'SendSignal']
+           'cpu_has_bf16', 'CPUMixedPrecision', 'to_fast', 'learner_precision', 'schedule_learner', 'fit_schedule',
+           'tiny_dls', 'tiny_model', 'tiny_learner', 'flat_weights', 'SendSignal']
 
 # %% ../nbs/07_train.ipynb #674f4f43
 @dataclass(frozen=True)
@@ -425,6 +425,11 @@ def to_fast(learn:Learner, device=None, amp_mode:AMPMode|None=None) -> Learner:
     if not any(isinstance(cb, ChannelsLast) for cb in learn.cbs): learn.add_cb(ChannelsLast())
     if not any(isinstance(cb, MixedPrecision) for cb in learn.cbs): learn.add_cb(CPUMixedPrecision())
     return learn
+
+def learner_precision(learn:Learner) -> str:
+    "What `learn` computes its steps in: 'fp32', or its mixed-precision callback's 'bf16' or 'fp16'."
+    mp = [cb for cb in learn.cbs if isinstance(cb, MixedPrecision)]
+    return AMPMode(mp[0].amp_mode).value if mp else 'fp32'
 
 def schedule_learner(dls, model:nn.Module, schedule:Schedule=PAPER_SCHEDULE, loss_func=None, metrics=accuracy,
                      fast:bool|None=None, decay_all:bool=False, **kwargs) -> Learner:
