@@ -22,7 +22,7 @@ from .selection import (CV_FOLDS, SPLIT_SEED, gz2_subset, image_path, make_split
                                      read_manifest, read_solutions, solutions_csv)
 from .images import read_centre
 from .data import CACHE_SIDE, TEST_SCALES, AUTHORS_TEST_SCALE, galaxy_dls, labels_of, predict_multiscale
-from .train import fit_schedule, seed_everything
+from .train import cpu_has_bf16, fit_schedule, seed_everything
 from .recipes import JITTERS, RECIPES, UNLABELLED_FOLDER, get_recipe, recipe_learner, recipe_to_dict
 from .metrics import (DihedralTTA, classification_report_df, df_to_markdown, evaluation_report,
                                    multiscale_accuracy, roc_auc_table, ten_run_summary)
@@ -32,9 +32,9 @@ from .runs import WEIGHTS_FILE, write_run_info
 __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
            'RECIPE_NAMES', 'ABLATIONS', 'DEFAULT_ABLATIONS', 'ABLATION_MODEL', 'ABLATION_IMAGES', 'VARIANTS',
            'RESULT_FILE', 'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'ValidTimer', 'run_name',
-           'headline', 'load_probs', 'train_case', 'run_case', 'seed_runs_summary', 'cut_margins', 'persistent_errors',
-           'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split', 'cv_summary', 'cv_compare',
-           'predict_survey', 'best_run', 'run_benchmark']
+           'case_tag', 'headline', 'load_probs', 'train_case', 'run_case', 'seed_runs_summary', 'cut_margins',
+           'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
+           'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark']
 
 # %% ../nbs/15_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -90,6 +90,11 @@ def run_name(model:str, recipe:str, images:int, tag:str='') -> str:
     "Folder name of one benchmark run, e.g. 'dieleman-improved-8832', or 'dieleman-improved-8832-cw1' with a `tag`."
     if recipe not in RECIPES: raise ValueError(f'recipe must be one of {list(RECIPES)}, not {recipe!r}')
     return f'{model}-{recipe}-{images}' + (f'-{tag}' if tag else '')
+
+def case_tag(recipe:str, changes:dict|None=None, tag:str='') -> str:
+    "A run's tag: `tag`, and 'bf16' where `recipe` with `changes` trains in bf16 on this CPU, so that names say it."
+    r = get_recipe(recipe, **{k: v for k, v in (changes or {}).items() if k != 'lr'})
+    return '-'.join(t for t in (tag, 'bf16' if r.cpu_precision == 'bf16' and cpu_has_bf16() else '') if t)
 
 def headline(y, probs_by_q:dict, class_names) -> dict:
     "Accuracy (averaged over Q, and at each Q), macro-F1, per-class recall and macro AUC of one run's test predictions."
@@ -147,6 +152,7 @@ def _case_run_info(learn, root, manifest, model:str, recipe:str, seed:int, train
 def run_case(root, manifest, model:str, recipe:str, images:int, out=None, seed:int=0, bs:int=BENCH_BS,
              qs=TEST_SCALES, force:bool=False, changes:dict|None=None, tag:str='') -> dict:
     "Train, evaluate at every Q and save one run in OUT/<run_name>; a run with results is read back unless `force`."
+    tag = case_tag(recipe, changes, tag)
     rd = (Path(out) if out else outputs_dir('benchmark'))/run_name(model, recipe, images, tag)
     if (rd/RESULT_FILE).is_file() and not force:
         print(f'{rd.name}: results exist, skipped (force=True retrains)')
@@ -425,7 +431,7 @@ def run_benchmark(out=None, data=None, paper_net_images:int=PAPER_NET_IMAGES, ma
                   long_images:int=LONG_IMAGES, long_models=LONG_MODELS, long_bs:int=LONG_BS,
                   ablations=DEFAULT_ABLATIONS, ablation_model:str=ABLATION_MODEL, ablation_images:int=ABLATION_IMAGES,
                   split_seed:int=SPLIT_SEED, long_recipes=RECIPE_NAMES, fold:int|None=None,
-                  folds:int=CV_FOLDS) -> dict|None:
+                  folds:int=CV_FOLDS, cpu_precision:str|None=None) -> dict|None:
     "The whole benchmark: the split, the runs of `plan`, the `ablations`, a table, the survey; None without data."
     unknown = [a for a in ablations if a not in ABLATIONS]
     if unknown: raise ValueError(f'unknown ablations {unknown}: use names of ABLATIONS, {list(ABLATIONS)}')
@@ -437,11 +443,12 @@ def run_benchmark(out=None, data=None, paper_net_images:int=PAPER_NET_IMAGES, ma
     out = Path(out) if out else outputs_dir('benchmark'); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     manifest = benchmark_split(root, out, split_seed, force, fold, folds)
-    results = [run_case(root, manifest, m, r, n, out, seed, b, qs, force)
+    prec = dict(cpu_precision=cpu_precision) if cpu_precision else {}   # else each recipe's own
+    results = [run_case(root, manifest, m, r, n, out, seed, b, qs, force, prec or None)
                for m, r, n, b in plan(paper_net_images, main_images, baselines, paper_net, variants, long_images,
                                       long_models, bs, long_bs, long_recipes)]
     results += [run_case(root, manifest, ablation_model, 'improved', ablation_images, out, seed, long_bs, qs, force,
-                         ABLATIONS[a], a)
+                         {**ABLATIONS[a], **prec}, a)
                 for a in ablations]
     table = results_table(results)
     table.to_csv(out/'results.csv'); (out/'results.md').write_text(df_to_markdown(table))

@@ -207,6 +207,8 @@ def galaxy_benchmark(
     # Test on this fold (0 to folds-1) of the cross-validation instead of the 9:1 split
     fold:int=None,
     folds:int=CV_FOLDS,                   # Folds of the cross-validation (selection.cv_manifests)
+    # CPU precision of every run: fp32 or bf16 (default: each recipe's own, `Recipe.cpu_precision`)
+    cpu_precision:str=None,
 ):
     "Train and evaluate the paper's network and the baselines by the paper's and the improved recipe at fixed budgets."
     with reported('galaxy-benchmark'):
@@ -215,4 +217,5 @@ def galaxy_benchmark(
                       seed, force, predict, threads or None, variants=names(variants), long_images=long_images,
                       long_models=names(long_models), long_bs=long_bs, ablations=names(ablations),
                       ablation_model=ablation_model, ablation_images=ablation_images, split_seed=split_seed,
-                      long_recipes=names(long_recipes), fold=fold, folds=folds)
+                      long_recipes=names(long_recipes), fold=fold, folds=folds,
+                      cpu_precision=cpu_precision)
