@@ -22,7 +22,7 @@ from .selection import (CV_FOLDS, SPLIT_SEED, gz2_subset, image_path, make_split
                                      read_manifest, read_solutions, solutions_csv)
 from .images import read_centre
 from .data import CACHE_SIDE, TEST_SCALES, AUTHORS_TEST_SCALE, galaxy_dls, labels_of, predict_multiscale
-from .train import cpu_has_bf16, fit_schedule, seed_everything
+from .train import cpu_has_bf16, fit_schedule, learner_precision, seed_everything
 from .recipes import JITTERS, RECIPES, UNLABELLED_FOLDER, get_recipe, recipe_learner, recipe_to_dict
 from .metrics import (DihedralTTA, classification_report_df, df_to_markdown, evaluation_report,
                                    multiscale_accuracy, roc_auc_table, ten_run_summary)
@@ -146,7 +146,8 @@ def _case_run_info(learn, root, manifest, model:str, recipe:str, seed:int, train
                 recipe_settings=recipe_to_dict(replace(r, schedule=learn.schedule, lrs={})), data=str(root),
                 manifest=str(Path(manifest).resolve()), data_kwargs=dict(jitter=JITTERS[r.jitter], resize=r.resize),
                 tta=r.tta, seed=seed, status='done', iterations=learn.iteration, wall_s=round(train_s, 1),
-                images_per_s=round(learn.iteration * learn.dls.train.bs / train_s, 2), torch=torch.__version__)
+                images_per_s=round(learn.iteration * learn.dls.train.bs / train_s, 2), torch=torch.__version__,
+                precision=learner_precision(learn))
 
 # %% ../nbs/15_benchmark.ipynb #f68002aa
 def run_case(root, manifest, model:str, recipe:str, images:int, out=None, seed:int=0, bs:int=BENCH_BS,
