@@ -22,8 +22,9 @@ from .selection import (CV_FOLDS, SPLIT_SEED, gz2_subset, image_path, make_split
                                      read_manifest, read_solutions, solutions_csv)
 from .images import read_centre
 from .data import CACHE_SIDE, TEST_SCALES, AUTHORS_TEST_SCALE, galaxy_dls, labels_of, predict_multiscale
-from .train import cpu_has_bf16, fit_schedule, learner_precision, seed_everything
-from .recipes import JITTERS, RECIPES, UNLABELLED_FOLDER, get_recipe, recipe_learner, recipe_to_dict
+from .train import fit_schedule, learner_precision, seed_everything
+from .recipes import (JITTERS, RECIPES, UNLABELLED_FOLDER, cpu_bf16, get_recipe, recipe_learner,
+                                   recipe_to_dict)
 from .metrics import (DihedralTTA, classification_report_df, df_to_markdown, evaluation_report,
                                    multiscale_accuracy, roc_auc_table, ten_run_summary)
 from .runs import WEIGHTS_FILE, write_run_info
@@ -32,9 +33,9 @@ from .runs import WEIGHTS_FILE, write_run_info
 __all__ = ['BENCH_BS', 'PAPER_NET', 'BASELINES', 'PAPER_NET_IMAGES', 'MAIN_IMAGES', 'LONG_BS', 'LONG_IMAGES', 'LONG_MODELS',
            'RECIPE_NAMES', 'ABLATIONS', 'DEFAULT_ABLATIONS', 'ABLATION_MODEL', 'ABLATION_IMAGES', 'VARIANTS',
            'RESULT_FILE', 'SPLIT_FILE', 'SPLIT_SEED_FILE', 'SURVEY_FOLDER', 'WEAK_LABELS', 'ValidTimer', 'run_name',
-           'case_tag', 'headline', 'load_probs', 'train_case', 'run_case', 'seed_runs_summary', 'cut_margins',
-           'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables', 'benchmark_split',
-           'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark']
+           'case_recipe', 'case_tag', 'headline', 'load_probs', 'train_case', 'run_case', 'seed_runs_summary',
+           'cut_margins', 'persistent_errors', 'plot_galaxies', 'plan', 'results_table', 'collect_tables',
+           'benchmark_split', 'cv_summary', 'cv_compare', 'predict_survey', 'best_run', 'run_benchmark']
 
 # %% ../nbs/15_benchmark.ipynb #8baacf79
 BENCH_BS = 32
@@ -91,10 +92,14 @@ def run_name(model:str, recipe:str, images:int, tag:str='') -> str:
     if recipe not in RECIPES: raise ValueError(f'recipe must be one of {list(RECIPES)}, not {recipe!r}')
     return f'{model}-{recipe}-{images}' + (f'-{tag}' if tag else '')
 
+def case_recipe(recipe:str, changes:dict|None=None) -> tuple:
+    "(the `Recipe` named `recipe` with `changes`, the rate that `changes` sets under 'lr' or None)."
+    changes = dict(changes or {}); lr = changes.pop('lr', None)
+    return get_recipe(recipe, **changes), lr
+
 def case_tag(recipe:str, changes:dict|None=None, tag:str='') -> str:
     "A run's tag: `tag`, and 'bf16' where `recipe` with `changes` trains in bf16 on this CPU, so that names say it."
-    r = get_recipe(recipe, **{k: v for k, v in (changes or {}).items() if k != 'lr'})
-    return '-'.join(t for t in (tag, 'bf16' if r.cpu_precision == 'bf16' and cpu_has_bf16() else '') if t)
+    return '-'.join(t for t in (tag, 'bf16' if cpu_bf16(case_recipe(recipe, changes)[0], quiet=True) else '') if t)
 
 def headline(y, probs_by_q:dict, class_names) -> dict:
     "Accuracy (averaged over Q, and at each Q), macro-F1, per-class recall and macro AUC of one run's test predictions."
@@ -124,8 +129,8 @@ def load_probs(run_dir) -> tuple:
 def train_case(root, manifest, model:str, recipe:str, images:int, seed:int=0, bs:int=BENCH_BS,
                changes:dict|None=None) -> tuple:
     "Train `model` by `recipe` (with `changes`; 'lr' sets the rate) on `images` images: the Learner and its seconds."
-    changes = dict(changes or {}); lr = changes.pop('lr', None)
-    r, iters = get_recipe(recipe, **changes), images // bs
+    r, lr = case_recipe(recipe, changes)
+    iters = images // bs
     if iters < 1: raise ValueError(f'a budget of {images} images is less than one batch of {bs}')
     dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[r.jitter], resize=r.resize)
     seed_everything(seed, dls)

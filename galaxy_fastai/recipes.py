@@ -40,7 +40,7 @@ __all__ = ['JITTERS', 'OPTIMISERS', 'SCHEDULERS', 'CPU_PRECISIONS', 'UNLABELLED_
            'RECIPES', 'VOTE_SHARE_COLUMNS', 'VOTE_REGRESSION_SHARE', 'Recipe', 'check_recipe', 'recipe_schedule',
            'get_recipe', 'recipe_to_dict', 'recipe_from_dict', 'class_weights', 'OneCycleIters', 'vote_shares',
            'VoteSmoothing', 'unclassified_ids', 'vote_fractions', 'extra_dls', 'ExtraBatches', 'keep_outputs',
-           'VoteRegression', 'unlabelled_ids', 'DihedralConsistency', 'recipe_loss', 'recipe_callbacks',
+           'VoteRegression', 'unlabelled_ids', 'DihedralConsistency', 'recipe_loss', 'recipe_callbacks', 'cpu_bf16',
            'recipe_learner']
 
 # %% ../nbs/08_recipes.ipynb #17cd651a
@@ -457,11 +457,12 @@ def recipe_callbacks(r:Recipe, dls, root=None, votes:pd.DataFrame|None=None, see
     return cbs, extra
 
 # %% ../nbs/08_recipes.ipynb #ae1f70e0
-def _cpu_bf16(r:Recipe) -> bool:
-    "Whether recipe `r` trains in bf16 on the CPU: it asks for it, and the CPU computes bf16 in hardware."
+def cpu_bf16(r:Recipe, quiet:bool=False) -> bool:
+    "Whether recipe `r` trains in bf16 on this CPU: it asks for it, and the CPU computes bf16 in hardware."
     if r.cpu_precision != 'bf16': return False
     if cpu_has_bf16(): return True
-    print("note: this CPU has no bf16 in hardware (emulated, it is slower than fp32): the recipe's 'bf16' runs in fp32")
+    if not quiet: print("note: this CPU has no bf16 in hardware (emulated, it is slower than fp32): "
+                        "the recipe's 'bf16' runs in fp32")
     return False
 
 def recipe_learner(dls, model:str|None=None, recipe:str|Recipe='paper', max_iters:int|None=None, lr:float|None=None,
@@ -473,7 +474,7 @@ def recipe_learner(dls, model:str|None=None, recipe:str|Recipe='paper', max_iter
     cbs, extra = recipe_callbacks(r, dls, root, votes, seed)
     net = get_model(model, n_out=len(dls.vocab) + extra, **(model_kwargs or {}))
     dev = getattr(dls, 'device', None)
-    if fast is None: fast = default_device_fast(dev) or _cpu_bf16(r)   # on a GPU; on a CPU if the recipe says
+    if fast is None: fast = default_device_fast(dev) or cpu_bf16(r)   # on a GPU; on a CPU if the recipe says
     loss = recipe_loss(r, dls)
     if r.optimiser == 'sgd': learn = schedule_learner(dls, net, sched, loss_func=loss, fast=fast, cbs=cbs)
     else:
