@@ -23,8 +23,8 @@ from .selection import (CV_FOLDS, SPLIT_SEED, gz2_subset, image_path, make_split
 from .images import read_centre
 from .data import CACHE_SIDE, TEST_SCALES, AUTHORS_TEST_SCALE, galaxy_dls, labels_of, predict_multiscale
 from .train import fit_schedule, learner_precision, seed_everything
-from .recipes import (JITTERS, RECIPES, UNLABELLED_FOLDER, cpu_bf16, get_recipe, recipe_learner,
-                                   recipe_to_dict)
+from .recipes import (RECIPES, UNLABELLED_FOLDER, cpu_bf16, get_recipe, recipe_data_kwargs,
+                                   recipe_learner, recipe_to_dict)
 from .metrics import (DihedralTTA, classification_report_df, df_to_markdown, evaluation_report,
                                    multiscale_accuracy, roc_auc_table, ten_run_summary)
 from .runs import WEIGHTS_FILE, write_run_info
@@ -132,7 +132,7 @@ def train_case(root, manifest, model:str, recipe:str, images:int, seed:int=0, bs
     r, lr = case_recipe(recipe, changes)
     iters = images // bs
     if iters < 1: raise ValueError(f'a budget of {images} images is less than one batch of {bs}')
-    dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, jitter=JITTERS[r.jitter], resize=r.resize)
+    dls = galaxy_dls(root, manifest, bs=bs, device='cpu', progress=False, **recipe_data_kwargs(r))
     seed_everything(seed, dls)
     votes = read_solutions(solutions_csv(root)) if r.vote_smoothing or r.vote_regression else None
     learn = recipe_learner(dls, model, r, iters, lr, root=root, votes=votes, seed=seed)
@@ -149,7 +149,7 @@ def _case_run_info(learn, root, manifest, model:str, recipe:str, seed:int, train
     r, names = learn.recipe, list(learn.dls.vocab)
     return dict(model=model, model_kwargs={}, class_names=names, recipe=recipe, schedule=vars(learn.schedule) | {},
                 recipe_settings=recipe_to_dict(replace(r, schedule=learn.schedule, lrs={})), data=str(root),
-                manifest=str(Path(manifest).resolve()), data_kwargs=dict(jitter=JITTERS[r.jitter], resize=r.resize),
+                manifest=str(Path(manifest).resolve()), data_kwargs=recipe_data_kwargs(r),
                 tta=r.tta, seed=seed, status='done', iterations=learn.iteration, wall_s=round(train_s, 1),
                 images_per_s=round(learn.iteration * learn.dls.train.bs / train_s, 2), torch=torch.__version__,
                 precision=learner_precision(learn))

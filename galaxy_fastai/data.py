@@ -38,7 +38,7 @@ __all__ = ['TRAIN_SCALE', 'TEST_SCALES', 'AUTHORS_TEST_SCALE', 'RESIZE', 'CROP',
            'resize_antialias', 'DeviceDraws', 'ScaleCropResize', 'window_index', 'take_windows', 'crop_windows',
            'BatchRandomCrop', 'dihedral_perms', 'BatchDihedral', 'adjust_brightness', 'adjust_contrast', 'rgb_to_hsv',
            'hsv_to_rgb', 'adjust_saturation_hue', 'adjust_gamma', 'channel_gain', 'ColorJitter',
-           'per_image_standardize', 'min_max_stretch', 'Whiten', 'paper_batch_tfms', 'GalaxyItem',
+           'per_image_standardize', 'min_max_stretch', 'Whiten', 'check_sizes', 'paper_batch_tfms', 'GalaxyItem',
            'manifest_class_names', 'fastai_dispatches', 'one_torch_thread', 'OneThreadPipeline', 'GalaxyDL',
            'default_pin_memory', 'source_dls', 'crop_source', 'manifest_dls', 'galaxy_dls', 'preprocessing_steps',
            'show_preprocessing', 'dl_at_scale', 'labels_of', 'predict_multiscale']
@@ -395,10 +395,16 @@ class Whiten(Transform):
     def decodes(self, x:TensorImage): return on_plain(min_max_stretch, x)
 
 # %% ../nbs/03_data.ipynb #7773c36f
+def check_sizes(size:int, crop:int):
+    "Refuse a network input `crop` larger than the resized side `size`, or below one pixel."
+    if not 1 <= crop <= size:
+        raise ValueError(f'the crop ({crop}) must be at least 1 and at most the resized side ({size})')
+
 def paper_batch_tfms(train_scale=TRAIN_SCALE, test_scale:int=AUTHORS_TEST_SCALE, resize:str='tf1',
-                     jitter:dict|None=SURVIVING_JITTER) -> list:
-    "The paper's steps in order, on uint8 crops: S/Q crop + resize, to float, crop, dihedral, colour, whiten."
-    tfms = [ScaleCropResize(train_scale, test_scale, RESIZE, resize), IntToFloatTensor(), BatchRandomCrop(CROP),
+                     jitter:dict|None=SURVIVING_JITTER, size:int=RESIZE, crop:int=CROP) -> list:
+    "The paper's steps in order on uint8 crops: S/Q crop, resize `size`, float, crop `crop`, dihedral, colour, whiten."
+    check_sizes(size, crop)
+    tfms = [ScaleCropResize(train_scale, test_scale, size, resize), IntToFloatTensor(), BatchRandomCrop(crop),
             BatchDihedral()]
     if jitter: tfms.append(ColorJitter(**jitter))
     return tfms + [Whiten()]
@@ -492,12 +498,12 @@ def _served(source, labels:dict, vocab, num_workers:int, device) -> tuple:
 
 def source_dls(source, ids, labels:dict, vocab, splits, bs:int=128, test_scale:int=AUTHORS_TEST_SCALE,
                train_scale=TRAIN_SCALE, resize:str='tf1', jitter:dict|None=SURVIVING_JITTER, num_workers:int=0,
-               device=None, pin_memory:bool|None=None, **kwargs):
+               device=None, pin_memory:bool|None=None, size:int=RESIZE, crop:int=CROP, **kwargs):
     "The paper's DataLoaders of GalaxyIDs `ids` from crop `source`, labelled by `labels`; `splits`: train/valid places."
     item, first, dl_type, device = _served(source, labels, vocab, num_workers, device)
     tls = TfmdLists(list(ids), [item], splits=splits)
     if pin_memory is None: pin_memory = default_pin_memory(device)
-    tfms = first + paper_batch_tfms(train_scale, test_scale, resize, jitter)
+    tfms = first + paper_batch_tfms(train_scale, test_scale, resize, jitter, size, crop)
     return tls.dataloaders(bs=bs, num_workers=num_workers, device=device, pin_memory=pin_memory, dl_type=dl_type,
                            after_batch=tfms, **kwargs)
 

@@ -28,8 +28,8 @@ from fastcore.basics import patch_to
 
 from .selection import IMAGES_FOLDER, assign_classes, thresholds_for
 from .images import galaxy_cache
-from .data import (AUTHORS_JITTER, PAPER_JITTER, RESIZERS, SURVIVING_JITTER, TEXT_JITTER, labels_of,
-                                source_dls)
+from .data import (AUTHORS_JITTER, CROP, PAPER_JITTER, RESIZE, RESIZERS, SURVIVING_JITTER, TEXT_JITTER,
+                                labels_of, source_dls)
 from .models import MODELS, get_model
 from .train import (AUTHORS_CODE_SCHEDULE, PAPER_SCHEDULE, LossOnDevice, Schedule, default_device_fast,
                                  cpu_has_bf16, scaled, schedule_learner, to_fast)
@@ -37,11 +37,11 @@ from .train import (AUTHORS_CODE_SCHEDULE, PAPER_SCHEDULE, LossOnDevice, Schedul
 # %% auto #0
 __all__ = ['JITTERS', 'OPTIMISERS', 'SCHEDULERS', 'CPU_PRECISIONS', 'UNLABELLED_FOLDER', 'CONSISTENCY_SHARE',
            'CONSISTENCY_THRESHOLD', 'TEACHER_DECAY', 'RECIPE_FIELDS', 'CPU_BATCH', 'IMPROVED_SCHEDULE', 'BN_FREE',
-           'RECIPES', 'VOTE_SHARE_COLUMNS', 'VOTE_REGRESSION_SHARE', 'Recipe', 'check_recipe', 'recipe_schedule',
-           'get_recipe', 'recipe_to_dict', 'recipe_from_dict', 'class_weights', 'OneCycleIters', 'vote_shares',
-           'VoteSmoothing', 'unclassified_ids', 'vote_fractions', 'extra_dls', 'ExtraBatches', 'keep_outputs',
-           'VoteRegression', 'unlabelled_ids', 'DihedralConsistency', 'recipe_loss', 'recipe_callbacks', 'cpu_bf16',
-           'recipe_learner']
+           'RECIPES', 'VOTE_SHARE_COLUMNS', 'VOTE_REGRESSION_SHARE', 'Recipe', 'check_recipe', 'recipe_data_kwargs',
+           'recipe_schedule', 'get_recipe', 'recipe_to_dict', 'recipe_from_dict', 'class_weights', 'OneCycleIters',
+           'vote_shares', 'VoteSmoothing', 'unclassified_ids', 'vote_fractions', 'extra_dls', 'ExtraBatches',
+           'keep_outputs', 'VoteRegression', 'unlabelled_ids', 'DihedralConsistency', 'recipe_loss', 'recipe_callbacks',
+           'cpu_bf16', 'check_input_side', 'recipe_learner']
 
 # %% ../nbs/08_recipes.ipynb #17cd651a
 JITTERS = dict(text=TEXT_JITTER, paper=PAPER_JITTER, authors=AUTHORS_JITTER, surviving=SURVIVING_JITTER, none=None)
@@ -77,6 +77,8 @@ class Recipe:
     unlabelled: str = UNLABELLED_FOLDER
     jitter: str = 'text'
     resize: str = 'tf1'
+    size: int = RESIZE
+    crop: int = CROP
     tta: bool = False
     cpu_precision: str = 'fp32'
     model: str = 'galaxy_resnet'
@@ -99,7 +101,9 @@ RECIPE_FIELDS = {
     'consistency_threshold': "the teacher's confidence from which an unlabelled galaxy gets its class as a target",
     'unlabelled': 'folder of the data root with the unlabelled images that `consistency` reads',
     'jitter': 'colour jitter, a name in `JITTERS`',
-    'resize': "resize of the S/Q crop to 80, a name in `03_data.RESIZERS`",
+    'resize': "how the S/Q crop is resized to `size`, a name in `03_data.RESIZERS`",
+    'size': 'side the S/Q crop is resized to (§4.1: 80)',
+    'crop': 'side of the network input cut from the resized crop (§4.1: 64)',
     'tta': 'average test predictions over the 8 rotations and flips',
     'cpu_precision': "CPU: 'fp32', or 'bf16' autocast if the CPU has bf16 in hardware (a GPU: mixed precision)",
     'model': 'the network the recipe is meant for, a name in `06_models.MODELS`',
@@ -126,7 +130,12 @@ def check_recipe(r:Recipe) -> Recipe:
     if r.vote_smoothing and r.label_smoothing:
         raise ValueError('Recipe: vote_smoothing replaces label_smoothing; set one of them to 0')
     if any(v <= 0 for v in r.lrs.values()): raise ValueError(f'Recipe.lrs must be positive, not {r.lrs}')
+    if not 1 <= r.crop <= r.size: raise ValueError(f'Recipe.crop must be in [1, Recipe.size = {r.size}], not {r.crop}')
     return r
+
+def recipe_data_kwargs(r:Recipe) -> dict:
+    "The `galaxy_dls` keywords of `r`: colour jitter, resize method, resized side and crop (a run.json's data_kwargs)."
+    return dict(jitter=JITTERS[r.jitter], resize=r.resize, size=r.size, crop=r.crop)
 
 # %% ../nbs/08_recipes.ipynb #e72d62bf
 def recipe_schedule(r:Recipe, model:str, max_iters:int|None=None, bs:int|None=None, lr:float|None=None) -> Schedule:
@@ -446,13 +455,12 @@ def recipe_callbacks(r:Recipe, dls, root=None, votes:pd.DataFrame|None=None, see
         if root is None: raise ValueError('vote regression reads the unclassified galaxies\' images: pass root')
         fr = vote_fractions(votes)
         xbs = max(1, round(dls.train.bs * VOTE_REGRESSION_SHARE))
-        xdl = extra_dls(root, unclassified_ids(votes), xbs, jitter=JITTERS[r.jitter], resize=r.resize)
+        xdl = extra_dls(root, unclassified_ids(votes), xbs, **recipe_data_kwargs(r))
         cbs.append(VoteRegression(fr, xdl.train, r.vote_regression, seed)); extra = fr.shape[1]
     if r.consistency:
         if root is None: raise ValueError('dihedral consistency reads the unlabelled images: pass root')
         xbs = max(1, round(dls.train.bs * CONSISTENCY_SHARE))
-        udl = extra_dls(root, unlabelled_ids(root, r.unlabelled), xbs, folder=r.unlabelled, jitter=JITTERS[r.jitter],
-                        resize=r.resize)
+        udl = extra_dls(root, unlabelled_ids(root, r.unlabelled), xbs, folder=r.unlabelled, **recipe_data_kwargs(r))
         cbs.append(DihedralConsistency(udl.train, r.consistency, r.consistency_threshold, seed=seed))
     return cbs, extra
 
@@ -465,6 +473,15 @@ def cpu_bf16(r:Recipe, quiet:bool=False) -> bool:
                         "the recipe's 'bf16' runs in fp32")
     return False
 
+def check_input_side(net:nn.Module, side:int, name:str):
+    "Refuse network `name` if it cannot classify `side`×`side` images (a dense layer sized for 64, as Dieleman's)."
+    was = net.training; net.eval()
+    try:
+        with torch.no_grad(): net(torch.zeros(1, 3, side, side))
+    except RuntimeError as e:
+        raise ValueError(f'network {name!r} does not take {side}×{side} inputs (Recipe.crop): {e}') from None
+    finally: net.train(was)
+
 def recipe_learner(dls, model:str|None=None, recipe:str|Recipe='paper', max_iters:int|None=None, lr:float|None=None,
                    model_kwargs:dict|None=None, root=None, votes:pd.DataFrame|None=None, seed:int=0,
                    fast:bool|None=None) -> Learner:
@@ -473,6 +490,7 @@ def recipe_learner(dls, model:str|None=None, recipe:str|Recipe='paper', max_iter
     sched = recipe_schedule(r, model, max_iters, dls.train.bs, lr)
     cbs, extra = recipe_callbacks(r, dls, root, votes, seed)
     net = get_model(model, n_out=len(dls.vocab) + extra, **(model_kwargs or {}))
+    if r.crop != CROP: check_input_side(net, r.crop, model)
     dev = getattr(dls, 'device', None)
     if fast is None: fast = default_device_fast(dev) or cpu_bf16(r)   # on a GPU; on a CPU if the recipe says
     loss = recipe_loss(r, dls)

@@ -41,8 +41,8 @@ from .models import MODELS, get_model
 from .train import (CHECKPOINT_NAME, Schedule, fit_schedule, get_config, learner_precision,
                                  loader_rng_states, numpy_rng_states, plain_rng_states, read_checkpoint,
                                  seed_everything)
-from .recipes import (JITTERS, get_recipe, recipe_from_dict, recipe_learner, recipe_schedule, recipe_to_dict,
-                                   unlabelled_ids)
+from .recipes import (get_recipe, recipe_data_kwargs, recipe_from_dict, recipe_learner, recipe_schedule,
+                                   recipe_to_dict, unlabelled_ids)
 from .metrics import DihedralTTA, evaluation_report
 from .speed import CudaGraphModel, CudaGraphTfms, PrefetchBatches, ValidEvery, device_dls
 
@@ -286,7 +286,7 @@ def new_run_info(out:Path, model, recipe:str, r, root, manifest, max_iters, bs, 
         print(f'split manifest ({"the paper selection, 9:1" if split == "9:1" else "every labelled galaxy"}): '
               f'{manifest}')
     sched = recipe_schedule(r, model, max_iters, bs, lr)
-    data_kwargs = {'jitter': JITTERS[r.jitter], 'resize': r.resize, **(data_kwargs or {})}
+    data_kwargs = {**recipe_data_kwargs(r), **(data_kwargs or {})}
     names = list(manifest_class_names(read_manifest(manifest)))
     return dict(model=model, model_kwargs=model_kwargs or {}, class_names=names, recipe=recipe,
                 recipe_settings=recipe_to_dict(get_recipe(r, schedule=sched, lrs={})), schedule=asdict(sched),
@@ -622,7 +622,8 @@ class ImageFiles(torch.utils.data.Dataset):
 # %% ../nbs/12_runs.ipynb #1265b5a0
 def predict_tfms(q:int, info:dict|None=None) -> Pipeline:
     "The run's test-time batch transforms at Q = `q` (validation side), for uint8 centre crops."
-    kw = {k: v for k, v in (info or {}).get('data_kwargs', {}).items() if k in ('resize', 'train_scale', 'jitter')}
+    keep = ('resize', 'train_scale', 'jitter', 'size', 'crop')   # the pipeline's; not where the crops come from
+    kw = {k: v for k, v in (info or {}).get('data_kwargs', {}).items() if k in keep}
     pipe = Pipeline(paper_batch_tfms(test_scale=q, **kw))
     pipe.split_idx = 1
     return pipe
@@ -729,13 +730,14 @@ def dihedral_views(x:torch.Tensor) -> list:
 # %% ../nbs/12_runs.ipynb #5ae9e264
 class GalaxyClassifier(nn.Module):
     "The test-time path without fastai: uint8 N×3×H×W images → probabilities, averaged over `qs` (and views if `tta`)."
-    def __init__(self, model:nn.Module, qs=(220,), resize:str='tf1', tta:bool=False):
+    def __init__(self, model:nn.Module, qs=(220,), resize:str='tf1', tta:bool=False, size:int=RESIZE, crop:int=CROP):
         super().__init__()
         self.model, self.qs, self.resize, self.tta = model.eval(), tuple(int(q) for q in qs), resize, tta
+        self.size, self.crop = size, crop
     def forward(self, x):
         ps = []
         for q in self.qs:
-            v = per_image_standardize(resize_crop_square(centre_crop(x, q), RESIZE, CROP, self.resize) / 255.)
+            v = per_image_standardize(resize_crop_square(centre_crop(x, q), self.size, self.crop, self.resize) / 255.)
             views = dihedral_views(v) if self.tta else [v]
             ps.append(torch.stack([F.softmax(self.model(w).float(), 1) for w in views]).mean(0))
         return torch.stack(ps).mean(0)
@@ -797,8 +799,9 @@ def export_run(run, out=None, qs=None, learner:bool=False, tta:bool|None=None, o
             learn = Learner(run_dls(info, workers=0, device='cpu'), model, loss_func=CrossEntropyLossFlat())
             files['learner'] = atomic_write(out/'learner.pkl', lambda p: learn.export(p))
         else: print(f"data {info['data']} or manifest gone: learner.pkl skipped (the PyTorch files do not need them)")
-    files |= _export_programs(GalaxyClassifier(model, qs, info.get('data_kwargs', {}).get('resize', 'tf1'), tta).eval(),
-                              out, onnx)
+    dk = info.get('data_kwargs', {})
+    clf = GalaxyClassifier(model, qs, dk.get('resize', 'tf1'), tta, dk.get('size', RESIZE), dk.get('crop', CROP))
+    files |= _export_programs(clf.eval(), out, onnx)
     views = ' and the 8 rotations and flips' if tta else ''
     meta = dict(classes=info['class_names'], model=info['model'], qs=qs, tta=tta, min_side=max(qs) + 2,
                 input='uint8 tensor N x 3 x H x W, RGB, H = W, even, > max(qs) (Kaggle images are 424 x 424); '
