@@ -127,8 +127,8 @@ def load_probs(run_dir) -> tuple:
 
 # %% ../nbs/15_benchmark.ipynb #f8b84ecc
 def train_case(root, manifest, model:str, recipe:str, images:int, seed:int=0, bs:int=BENCH_BS,
-               changes:dict|None=None) -> tuple:
-    "Train `model` by `recipe` (with `changes`; 'lr' sets the rate) on `images` images: the Learner and its seconds."
+               changes:dict|None=None, cbs:list|None=None) -> tuple:
+    "Train `model` by `recipe` (+ `changes`, 'lr' the rate; callbacks `cbs`) on `images` images: Learner, seconds."
     r, lr = case_recipe(recipe, changes)
     iters = images // bs
     if iters < 1: raise ValueError(f'a budget of {images} images is less than one batch of {bs}')
@@ -136,6 +136,7 @@ def train_case(root, manifest, model:str, recipe:str, images:int, seed:int=0, bs
     seed_everything(seed, dls)
     votes = read_solutions(solutions_csv(root)) if r.vote_smoothing or r.vote_regression else None
     learn = recipe_learner(dls, model, r, iters, lr, root=root, votes=votes, seed=seed)
+    if cbs: learn.add_cbs(cbs)
     timer = ValidTimer()
     print(f'{model} by {recipe}: {iters} steps of {bs} on {len(dls.train.dataset)} galaxies, load '
           f'{os.getloadavg()[0]:.1f}')
@@ -156,7 +157,7 @@ def _case_run_info(learn, root, manifest, model:str, recipe:str, seed:int, train
 
 # %% ../nbs/15_benchmark.ipynb #f68002aa
 def run_case(root, manifest, model:str, recipe:str, images:int, out=None, seed:int=0, bs:int=BENCH_BS,
-             qs=TEST_SCALES, force:bool=False, changes:dict|None=None, tag:str='') -> dict:
+             qs=TEST_SCALES, force:bool=False, changes:dict|None=None, tag:str='', cbs:list|None=None) -> dict:
     "Train, evaluate at every Q and save one run in OUT/<run_name>; a run with results is read back unless `force`."
     tag = case_tag(recipe, changes, tag)
     rd = (Path(out) if out else outputs_dir('benchmark'))/run_name(model, recipe, images, tag)
@@ -166,7 +167,7 @@ def run_case(root, manifest, model:str, recipe:str, images:int, out=None, seed:i
     if rd.exists(): shutil.rmtree(rd)
     rd.mkdir(parents=True)
     load0 = os.getloadavg()[0]
-    learn, train_s = train_case(root, manifest, model, recipe, images, seed, bs, changes)
+    learn, train_s = train_case(root, manifest, model, recipe, images, seed, bs, changes, cbs)
     torch.save(learn.model.state_dict(), rd/WEIGHTS_FILE)
     if learn.recorder.values:
         pd.DataFrame(learn.recorder.values, columns=learn.recorder.metric_names[1:-1]).to_csv(rd/'history.csv',

@@ -77,6 +77,36 @@ def test_bench_views_on_a_mock_run(tmp_path):
     assert right['8 views x 4 Q'] == round(res['accuracy'] * res['n_test'] / 100)
 
 
+def test_bench_distill_on_mock_runs(tmp_path):
+    "tools/bench_distill.py trains a student on two teachers' probabilities: never a test galaxy, and not a plain run."
+    import pandas as pd, re, torch
+    from galaxy_fastai.baselines import compact_cnn
+    from galaxy_fastai.benchmark import run_case
+    from galaxy_fastai.mock import mock_data
+    from galaxy_fastai.models import MODELS, register_model
+    from galaxy_fastai.selection import make_split, read_manifest
+    root = mock_data(n=60, seed=3)
+    manifest = make_split(root, tmp_path/'split.csv')
+    runs = tmp_path/'runs'
+    register_model('deep_variant', compact_cnn, 'a teacher the library does not register', depth=2)
+    try: teachers = [runs/run_case(root, manifest, m, 'best', 16, runs, bs=8)['run']
+                     for m in ('compact_cnn', 'deep_variant')]
+    finally: del MODELS['deep_variant']
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'bench_distill.py'), *map(str, teachers), '--model',
+                        'compact_cnn', '--images', '16', '--bs', '8', '--register', 'deep_variant=compact_cnn:depth=2'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    # 2 steps of 8 classified galaxies and the 4 unclassified ones vote regression appends to each
+    assert re.search(r'compact_cnn-best-16-distill\S*: \d+ of \d+ right.*, 24 galaxy-steps distilled', r.stdout), \
+        r.stdout
+    m = read_manifest(manifest)
+    targets = set(pd.read_csv(runs/f'teach_{teachers[0].name}.csv').GalaxyID)
+    assert set(m.GalaxyID[m.split == 'train']) <= targets and not targets & set(m.GalaxyID[m.split == 'test'])
+    student = next(runs.glob('compact_cnn-best-16-distill*'))
+    plain, distilled = torch.load(teachers[0]/'model.pth'), torch.load(student/'model.pth')
+    assert any(not torch.equal(plain[k], distilled[k]) for k in plain)   # same seed and steps, another loss
+
+
 def test_bench_cpu_precision_prints_both_precisions():
     "tools/bench_cpu_precision.py trains a network through fastai in fp32 and in bf16 and prints both step times."
     import re
